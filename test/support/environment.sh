@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Brings up everything Osiris and its tests need on a Debian machine, installing
+# only what is missing: npm packages, a Docker engine, the test images and the
+# local registries. Safe to run again; every step checks before it acts.
+#
+#   environment.sh engine   npm packages + a running engine (what the server needs)
+#   environment.sh test     the above + test images + local registries
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+STATE_DIR="${OSIRIS_TEST_STATE_DIR:-/var/lib/osiris-test}"
+DOCKERD_PIDFILE="$STATE_DIR/dockerd.pid"
+TEST_IMAGE="osiris-test/busybox:latest"
+REGISTRY_ADDR="127.0.0.1:5000"
+AUTH_REGISTRY_ADDR="127.0.0.1:5001"
+# Credentials of the throwaway registry that pull-auth tests use; loopback only.
+AUTH_REGISTRY_USER="osiris"
+AUTH_REGISTRY_PASSWORD="osiris-test-password"
+
+log() { printf '[environment] %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=0
+ensure_debian_packages() {
+  local missing=()
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  log "installing Debian packages: ${missing[*]}"
+  if [ "$apt_updated" -eq 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_npm_packages() {
+  cd "$ROOT"
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "installing npm packages"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+engine_answers() { docker version >/dev/null 2>&1; }
+
+ensure_engine() {
+  if [ -n "${DOCKER_HOST:-}" ] && [ "${DOCKER_HOST#unix://}" = "$DOCKER_HOST" ]; then
+    # A remote engine is the operator's business; we only check it answers.
+    engine_answers || { log "DOCKER_HOST=$DOCKER_HOST does not answer"; exit 1; }
+    return 0
+  fi
+  ensure_debian_packages docker.io
+  if engine_answers; then return 0; fi
+  log "starting dockerd (log: $STATE_DIR/dockerd.log)"
+  as_root mkdir -p "$STATE_DIR"
+  # setsid keeps the engine alive after this script (and npm) exit.
+  as_root setsid dockerd --pidfile "$DOCKERD_PIDFILE" >>"$STATE_DIR/dockerd.log" 2>&1 < /dev/null &
+  local i
+  for i in $(seq 1 120); do
+    engine_answers && { log "engine is up"; return 0; }
+    sleep 0.5
+  done
+  log "dockerd did not answer within 60 s; last log lines:"
+  tail -n 20 "$STATE_DIR/dockerd.log" >&2 || true
+  exit 1
+}
+
+# A busybox image built from Debian's busybox-static: no registry on the internet.
+ensure_test_image() {
+  docker image inspect "$TEST_IMAGE" >/dev/null 2>&1 && return 0
+  ensure_debian_packages busybox-static
+  log "building $TEST_IMAGE from busybox-static"
+  local rootfs
+  rootfs="$(mktemp -d)"
+  mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/www" "$rootfs/etc"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  local applet
+  for applet in $("$rootfs/bin/busybox" --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$rootfs/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' > "$rootfs/etc/group"
+  tar -C "$rootfs" -c . | docker import \
+    --change 'ENV PATH=/bin' --change 'CMD ["sh"]' - "$TEST_IMAGE" >/dev/null
+  rm -rf "$rootfs"
+}
+
+registry_config() {
+  local addr="$1" dir="$2" auth="$3"
+  cat <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+  delete:
+    enabled: true
+http:
+  addr: $addr
+YAML
+  if [ "$auth" = yes ]; then
+    cat <<YAML
+auth:
+  htpasswd:
+    realm: osiris-test
+    path: $dir/htpasswd
+YAML
+  fi
+}
+
+registry_answers() { curl -s -o /dev/null --max-time 2 "http://$1/v2/"; }
+
+start_registry() {
+  local name="$1" addr="$2" auth="$3"
+  local dir="$STATE_DIR/$name"
+  registry_answers "$addr" && return 0
+  as_root mkdir -p "$dir/data"
+  if [ "$auth" = yes ]; then
+    htpasswd -Bbn "$AUTH_REGISTRY_USER" "$AUTH_REGISTRY_PASSWORD" > "$dir/htpasswd"
+  fi
+  registry_config "$addr" "$dir" "$auth" > "$dir/config.yml"
+  log "starting registry $name on $addr"
+  setsid docker-registry serve "$dir/config.yml" >>"$dir/registry.log" 2>&1 < /dev/null &
+  local i
+  for i in $(seq 1 40); do registry_answers "$addr" && return 0; sleep 0.25; done
+  log "registry $name did not answer; log:"; tail -n 20 "$dir/registry.log" >&2; exit 1
+}
+
+push_test_image() {
+  local registry="$1" login="$2"
+  local remote="$registry/osiris-test/busybox:latest"
+  if [ "$login" = yes ]; then
+    printf '%s' "$AUTH_REGISTRY_PASSWORD" | docker login -u "$AUTH_REGISTRY_USER" --password-stdin "$registry" >/dev/null
+  fi
+  docker tag "$TEST_IMAGE" "$remote"
+  docker push "$remote" >/dev/null
+  # Drop the local tag so pull tests really pull.
+  docker rmi "$remote" >/dev/null
+  if [ "$login" = yes ]; then docker logout "$registry" >/dev/null; fi
+}
+
+ensure_registries() {
+  ensure_debian_packages docker-registry apache2-utils curl
+  start_registry registry "$REGISTRY_ADDR" no
+  start_registry registry-auth "$AUTH_REGISTRY_ADDR" yes
+  # Loopback registries are trusted as plain HTTP by the engine without configuration.
+  push_test_image "$REGISTRY_ADDR" no
+  push_test_image "$AUTH_REGISTRY_ADDR" yes
+}
+
+main() {
+  local what="${1:-test}"
+  ensure_npm_packages
+  ensure_engine
+  if [ "$what" = test ]; then
+    ensure_test_image
+    ensure_registries
+  fi
+}
+
+main "$@"
