@@ -134,7 +134,7 @@ push_test_image() {
   local registry="$1" login="$2"
   local remote="$registry/osiris-test/busybox:latest"
   if [ "$login" = yes ]; then
-    printf '%s' "$AUTH_REGISTRY_PASSWORD" | docker login -u "$AUTH_REGISTRY_USER" --password-stdin "$registry" >/dev/null
+    printf "%s" "$AUTH_REGISTRY_PASSWORD" | docker login -u "$AUTH_REGISTRY_USER" --password-stdin "$registry" >/dev/null 2>&1
   fi
   docker tag "$TEST_IMAGE" "$remote"
   docker push "$remote" >/dev/null

@@ -1,0 +1,33 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
+import Fastify, { type FastifyInstance, type FastifyServerFactory } from "fastify";
+import type { Config } from "./config.js";
+import { ContainerService } from "./containers/container-service.js";
+import type { Engine } from "./containers/engine.js";
+import { createDualProtocolServer } from "./listen.js";
+import { errorMappingInterceptor, routes } from "./rpc/routes.js";
+
+export interface AppDependencies {
+  engine: Engine;
+}
+
+export type AppConfig = Pick<Config, "logLevel" | "tls" | "readMaxBytes" | "shutdownTimeoutMs">;
+
+/** The Fastify app with every route registered; it does not listen, so tests can use it directly. */
+export async function buildApp(config: AppConfig, { engine }: AppDependencies): Promise<FastifyInstance> {
+  const serverFactory = ((handler: Parameters<typeof createDualProtocolServer>[0]) =>
+    createDualProtocolServer(handler, config.tls)) as unknown as FastifyServerFactory;
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    serverFactory,
+  });
+  const containers = new ContainerService(engine, app.log);
+  await app.register(fastifyConnectPlugin, {
+    routes: routes({ containers, log: app.log }),
+    interceptors: [errorMappingInterceptor(app.log)],
+    readMaxBytes: config.readMaxBytes,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    shutdownError: new ConnectError("Osiris is shutting down; retry on another instance", Code.Unavailable),
+  });
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,196 @@
+import type { ContainerInspectInfo } from "dockerode";
+import { abortable, abortReason } from "./abortable.js";
+import type { ContainerInfo } from "./container-info.js";
+import { containerInfoFromInspect } from "./container-view.js";
+import { createOptions } from "./create-options.js";
+import type { Engine } from "./engine.js";
+import { translateEngineError, type EngineOperation } from "./engine-errors.js";
+import { requestEngine } from "./engine-request.js";
+import { ContainerAlreadyStoppedError, ContainerNotFoundError } from "./errors.js";
+import { ImagePuller } from "./image-puller.js";
+import type { RunSpec, StopSpec } from "./run-spec.js";
+
+/** The engine's grace period when neither the request nor the container sets one. */
+const engineDefaultStopTimeoutSeconds = 10;
+
+export interface RunResult {
+  container: ContainerInfo;
+  warnings: string[];
+}
+
+export interface StopResult {
+  container: ContainerInfo;
+  alreadyStopped: boolean;
+}
+
+/** Where the container service reports what the caller never sees (failed rollbacks). */
+export interface ServiceLog {
+  warn(fields: object, message: string): void;
+}
+
+/**
+ * Runs and stops containers on one engine. Knows Docker, nothing of HTTP or
+ * protobuf. Every method takes the caller's AbortSignal: when it fires the
+ * method rejects at once with the signal's reason, and any container it had
+ * begun to make is removed in the background.
+ */
+export class ContainerService {
+  readonly images: ImagePuller;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly log: ServiceLog,
+  ) {
+    this.images = new ImagePuller(engine);
+  }
+
+  async runContainer(spec: RunSpec, signal: AbortSignal): Promise<RunResult> {
+    signal.throwIfAborted();
+    await abortable(this.images.ensureImage(spec.image, spec.pullPolicy, spec.registryAuth, signal), signal);
+    // Create and start are not aborted mid-request: the engine could still
+    // finish them after we hang up, leaving a container nobody knows of.
+    // They run to completion and roll themselves back if the caller left.
+    return abortable(this.createAndStart(spec, signal), signal);
+  }
+
+  private async createAndStart(spec: RunSpec, signal: AbortSignal): Promise<RunResult> {
+    const created = await requestEngine<{ Id: string; Warnings: string[] | null }>(this.engine, {
+      method: "POST",
+      path: "/containers/create?",
+      query: { name: spec.name },
+      body: createOptions(spec),
+      okStatuses: [200, 201],
+    }).catch((error: unknown) => {
+      throw this.translate(error, { kind: "create-container", name: spec.name });
+    });
+    try {
+      signal.throwIfAborted();
+      const container = this.engine.docker.getContainer(created.Id);
+      await container.start().catch((error: unknown) => {
+        throw this.translate(error, { kind: "start-container" });
+      });
+      signal.throwIfAborted();
+      const inspect = await this.inspect(created.Id);
+      signal.throwIfAborted();
+      return { container: containerInfoFromInspect(inspect), warnings: created.Warnings ?? [] };
+    } catch (error) {
+      await this.removeAfterFailedRun(created.Id, error);
+      throw error;
+    }
+  }
+
+  private async removeAfterFailedRun(id: string, cause: unknown): Promise<void> {
+    try {
+      await this.engine.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (error) {
+      const translated = this.translate(error, { kind: "remove-container", container: id });
+      // Gone already (auto_remove) is the outcome we wanted.
+      if (translated instanceof ContainerNotFoundError) return;
+      this.log.warn(
+        { containerId: id, cause: String(cause), error: translated.message },
+        "could not remove a container whose run failed; it is left on the engine",
+      );
+    }
+  }
+
+  async stopContainer(spec: StopSpec, signal: AbortSignal): Promise<StopResult> {
+    const before = await abortable(this.inspect(spec.container, signal), signal);
+    if (!before.State.Running) {
+      return this.alreadyStopped(spec, before);
+    }
+    const container = this.engine.docker.getContainer(before.Id);
+    // An auto-remove container vanishes on exit; only a wait registered
+    // beforehand learns its exit code.
+    const removal = before.HostConfig.AutoRemove
+      ? container.wait({ condition: "removed", abortSignal: signal }).catch(() => undefined)
+      : undefined;
+    try {
+      if (spec.signal === undefined) {
+        await container.stop(
+          spec.timeoutSeconds === undefined
+            ? { abortSignal: signal }
+            : { t: spec.timeoutSeconds, abortSignal: signal },
+        );
+      } else {
+        const ownTimeout = (before.Config as { StopTimeout?: number }).StopTimeout;
+        const grace = spec.timeoutSeconds ?? ownTimeout ?? engineDefaultStopTimeoutSeconds;
+        await this.stopWithSignal(before.Id, spec.signal, grace, signal);
+      }
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 304) {
+        // It stopped on its own between our inspect and our stop.
+        return this.alreadyStopped(spec, await this.inspect(before.Id, signal));
+      }
+      if (signal.aborted) throw abortReason(signal);
+      throw this.translate(error, { kind: "stop-container", container: spec.container });
+    }
+    return { container: await this.inspectAfterStop(before, removal, signal), alreadyStopped: false };
+  }
+
+  private alreadyStopped(spec: StopSpec, inspect: ContainerInspectInfo): StopResult {
+    if (!spec.ignoreAlreadyStopped) throw new ContainerAlreadyStoppedError(spec.container);
+    return { container: containerInfoFromInspect(inspect), alreadyStopped: true };
+  }
+
+  /**
+   * `docker stop --signal` by hand: the engine API before 1.42 ignores the
+   * signal parameter of /stop, so send it, wait out the grace period, then
+   * SIGKILL, which is what the engine does internally.
+   */
+  private async stopWithSignal(id: string, stopSignal: string, graceSeconds: number, signal: AbortSignal) {
+    const container = this.engine.docker.getContainer(id);
+    await this.killIgnoringNotRunning(id, stopSignal, signal);
+    const graceOver = AbortSignal.timeout(graceSeconds * 1000);
+    try {
+      await container.wait({ condition: "not-running", abortSignal: AbortSignal.any([signal, graceOver]) });
+      return;
+    } catch (error) {
+      if (signal.aborted || !graceOver.aborted) throw error;
+    }
+    await this.killIgnoringNotRunning(id, "SIGKILL", signal);
+    await container.wait({ condition: "not-running", abortSignal: signal });
+  }
+
+  private async killIgnoringNotRunning(id: string, killSignal: string, signal: AbortSignal) {
+    try {
+      await this.engine.docker.getContainer(id).kill({ signal: killSignal, abortSignal: signal });
+    } catch (error) {
+      // 409: the container is not running any more, which is what we want.
+      if ((error as { statusCode?: number }).statusCode !== 409) throw error;
+    }
+  }
+
+  private async inspectAfterStop(
+    before: ContainerInspectInfo,
+    removal: Promise<{ StatusCode?: number } | undefined> | undefined,
+    signal: AbortSignal,
+  ): Promise<ContainerInfo> {
+    try {
+      return containerInfoFromInspect(await this.inspect(before.Id, signal));
+    } catch (error) {
+      if (!(error instanceof ContainerNotFoundError) || !removal) throw error;
+      const removed = await removal;
+      return {
+        ...containerInfoFromInspect(before),
+        state: "exited",
+        exitCode: removed?.StatusCode ?? 0,
+        ports: [],
+        finishedAt: new Date().toISOString(),
+      };
+    }
+  }
+
+  /** Inspects by name, id or id prefix; NOT_FOUND-style error when absent. */
+  async inspect(reference: string, signal?: AbortSignal): Promise<ContainerInspectInfo> {
+    try {
+      return await this.engine.docker.getContainer(reference).inspect({ abortSignal: signal });
+    } catch (error) {
+      if (signal?.aborted) throw abortReason(signal);
+      throw this.translate(error, { kind: "inspect-container", container: reference });
+    }
+  }
+
+  private translate(error: unknown, operation: EngineOperation): Error {
+    return translateEngineError(error, operation, this.engine.endpoint);
+  }
+}

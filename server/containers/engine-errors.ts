@@ -1,0 +1,131 @@
+// Turns what dockerode throws into the container service's own errors. Branches
+// on the HTTP status and the engine's message, never on dockerode's `reason`.
+import {
+  ContainerNameConflictError,
+  ContainerNotFoundError,
+  ContainerStartError,
+  EngineFailureError,
+  EngineRejectedRequestError,
+  EngineUnavailableError,
+  HostPortAllocatedError,
+  ImageNotFoundError,
+  RegistryAuthError,
+  RegistryUnavailableError,
+} from "./errors.js";
+
+export type EngineOperation =
+  | { kind: "inspect-container" | "stop-container" | "kill-container" | "wait-container"; container: string }
+  | { kind: "create-container"; name?: string }
+  | { kind: "start-container" }
+  | { kind: "remove-container"; container: string }
+  | { kind: "inspect-image" | "pull-image"; image: string };
+
+interface DockerodeError {
+  statusCode?: number;
+  json?: unknown;
+  code?: string;
+  message?: string;
+  name?: string;
+}
+
+const connectionErrorCodes = new Set([
+  "ECONNREFUSED",
+  "ENOENT",
+  "EACCES",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+export function isAbortError(error: unknown): boolean {
+  const e = error as DockerodeError | undefined;
+  return e?.name === "AbortError" || e?.code === "ABORT_ERR";
+}
+
+/** The engine's own words: `json.message` when present, else dockerode's text minus its prefix. */
+export function engineMessage(error: unknown): string {
+  const e = error as DockerodeError;
+  const json = e?.json;
+  if (json && typeof json === "object" && "message" in json && typeof json.message === "string") {
+    return json.message;
+  }
+  if (typeof json === "string" && json.trim() !== "") return json.trim();
+  const text = String(e?.message ?? error);
+  const afterPrefix = /^\(HTTP code \d+\) [^-]*- (.*)$/s.exec(text);
+  return (afterPrefix?.[1] ?? text).trim();
+}
+
+export function translateEngineError(error: unknown, operation: EngineOperation, endpoint: string): Error {
+  const e = error as DockerodeError;
+  if (e?.statusCode === undefined) {
+    if (e?.code && connectionErrorCodes.has(e.code)) {
+      return new EngineUnavailableError(endpoint, e.code);
+    }
+    if (/socket hang up/i.test(String(e?.message))) {
+      return new EngineUnavailableError(endpoint, "connection closed by the engine");
+    }
+    return error instanceof Error ? error : new Error(String(error));
+  }
+  const status = e.statusCode;
+  const message = engineMessage(error);
+  switch (operation.kind) {
+    case "inspect-container":
+    case "stop-container":
+    case "kill-container":
+    case "wait-container":
+    case "remove-container":
+      if (status === 404) return new ContainerNotFoundError(operation.container);
+      break;
+    case "create-container":
+      if (status === 409) return new ContainerNameConflictError(operation.name ?? "");
+      if (status === 404) return new ImageNotFoundError(message);
+      break;
+    case "start-container":
+      return startFailure(status, message);
+    case "inspect-image":
+      if (status === 404) return new ImageNotFoundError(operation.image);
+      break;
+    case "pull-image":
+      return pullFailure(operation.image, status, message);
+  }
+  if (status === 400) return new EngineRejectedRequestError(message);
+  return new EngineFailureError(operation.kind.replace("-", " "), message);
+}
+
+function startFailure(status: number, message: string): Error {
+  // "Bind for 0.0.0.0:8080 failed: port is already allocated" (another container), or
+  // "listen tcp4 0.0.0.0:8080: bind: address already in use" (a host process).
+  const allocated = /:(\d+)(?: failed: port is already allocated|: bind: address already in use)/.exec(message);
+  if (allocated?.[1]) return new HostPortAllocatedError(allocated[1]);
+  if (/port is already allocated|address already in use/i.test(message)) {
+    return new HostPortAllocatedError(message);
+  }
+  if (status === 400) return new EngineRejectedRequestError(message);
+  return new ContainerStartError(message);
+}
+
+/**
+ * Classifies a pull failure by the engine's message. The same text arrives
+ * either as the HTTP error (when the engine fails before streaming) or inside
+ * a 200 progress stream, so both paths come here.
+ */
+export function pullFailure(image: string, status: number | undefined, message: string): Error {
+  if (/unauthorized|authentication required|no basic auth credentials|incorrect username or password|invalid username\/password/i.test(message)) {
+    return new RegistryAuthError(image, "unauthenticated", message);
+  }
+  if (/denied|forbidden/i.test(message)) {
+    return new RegistryAuthError(image, "denied", message);
+  }
+  if (status === 404 || /manifest unknown|not found|does not exist|name unknown/i.test(message)) {
+    return new ImageNotFoundError(image, message);
+  }
+  if (/connection refused|no such host|i\/o timeout|dial tcp|timeout|network is unreachable|TLS handshake|EOF|server gave HTTP response/i.test(message)) {
+    return new RegistryUnavailableError(image, message);
+  }
+  if (status === 400) return new EngineRejectedRequestError(message);
+  return new EngineFailureError("pull image", message);
+}

@@ -1,0 +1,40 @@
+import type { Engine } from "./engine.js";
+
+export interface EngineRequest {
+  method: "GET" | "POST" | "DELETE";
+  /** API path ending in "?" as docker-modem expects, e.g. `/containers/create?`. */
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: object;
+  /** Every status the caller treats as success. */
+  okStatuses: number[];
+  abortSignal?: AbortSignal;
+}
+
+interface Modem {
+  dial(options: object, callback: (error: unknown, data: unknown) => void): void;
+}
+
+/**
+ * A raw engine call, for the places where dockerode drops part of the answer
+ * (create's Warnings) or does not forward an abort signal (image inspect).
+ * Failures look exactly like dockerode's, so engine-errors.ts handles both.
+ */
+export function requestEngine<T>(engine: Engine, request: EngineRequest): Promise<T> {
+  const statusCodes: Record<number, true> = {};
+  for (const status of request.okStatuses) statusCodes[status] = true;
+  const query = Object.fromEntries(Object.entries(request.query ?? {}).filter(([, value]) => value !== undefined));
+  const modem = engine.docker.modem as Modem;
+  return new Promise<T>((resolve, reject) => {
+    modem.dial(
+      {
+        path: request.path,
+        method: request.method,
+        options: { _query: query, _body: request.body ?? {} },
+        statusCodes,
+        abortSignal: request.abortSignal,
+      },
+      (error, data) => (error ? reject(error) : resolve(data as T)),
+    );
+  });
+}

@@ -1,0 +1,50 @@
+import { buildApp } from "./app.js";
+import { ConfigError, loadConfig, settingsHelp } from "./config.js";
+import { connectEngine } from "./containers/engine.js";
+
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  process.stdout.write(settingsHelp);
+  process.exit(0);
+}
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`osiris: bad configuration: ${error.message}\n`);
+  process.exit(2);
+}
+
+const engine = connectEngine(config.engineEndpoint);
+const app = await buildApp(config, { engine });
+
+try {
+  await engine.docker.ping();
+  app.log.info({ engine: engine.endpoint }, "Docker engine answers");
+} catch {
+  // Serving anyway lets clients get a precise UNAVAILABLE instead of a refused connection.
+  app.log.warn(
+    { engine: engine.endpoint },
+    `Docker engine unreachable at ${engine.endpoint}; serving, and answering UNAVAILABLE until it is back`,
+  );
+}
+
+const { host, port } = config.listen;
+await app.listen({ host, port });
+
+let closing = false;
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, "shutting down");
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        app.log.error({ err: error }, "error while shutting down");
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,58 @@
+// Every failure a client can see gets its status code here, and only here.
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  ContainerAlreadyStoppedError,
+  ContainerNameConflictError,
+  ContainerNotFoundError,
+  ContainerStartError,
+  EngineFailureError,
+  EngineRejectedRequestError,
+  EngineUnavailableError,
+  HostPortAllocatedError,
+  ImageNotFoundError,
+  RegistryAuthError,
+  RegistryUnavailableError,
+} from "../containers/errors.js";
+import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { InvalidRequestError } from "./request-validation.js";
+
+export interface ErrorLog {
+  error(fields: object, message: string): void;
+}
+
+export function toConnectError(error: unknown, log: ErrorLog): ConnectError {
+  if (error instanceof ConnectError) return error;
+  if (error instanceof InvalidRequestError) {
+    return new ConnectError(error.message, Code.InvalidArgument, undefined, [
+      {
+        desc: BadRequestSchema,
+        value: create(BadRequestSchema, { fieldViolations: error.violations }),
+      },
+    ]);
+  }
+  const code = codeFor(error);
+  if (code !== undefined) return new ConnectError((error as Error).message, code);
+  // Unexpected: the client gets no internals, the log gets everything.
+  log.error({ err: error }, "unexpected error in RPC handler");
+  return new ConnectError("Internal error; the server log has details", Code.Internal);
+}
+
+function codeFor(error: unknown): Code | undefined {
+  if (error instanceof ContainerNotFoundError || error instanceof ImageNotFoundError) return Code.NotFound;
+  if (error instanceof ContainerNameConflictError) return Code.AlreadyExists;
+  if (
+    error instanceof ContainerAlreadyStoppedError ||
+    error instanceof HostPortAllocatedError ||
+    error instanceof ContainerStartError
+  ) {
+    return Code.FailedPrecondition;
+  }
+  if (error instanceof EngineUnavailableError || error instanceof RegistryUnavailableError) return Code.Unavailable;
+  if (error instanceof RegistryAuthError) {
+    return error.refusal === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied;
+  }
+  if (error instanceof EngineRejectedRequestError) return Code.InvalidArgument;
+  if (error instanceof EngineFailureError) return Code.Internal;
+  return undefined;
+}

@@ -1,0 +1,249 @@
+import { isIP } from "node:net";
+import { containerNameProblem, containerReferenceProblem } from "../containers/container-name.js";
+import { parseImageReference, type ImageReference } from "../containers/image-reference.js";
+import { reservedLabelPrefix } from "../containers/labels.js";
+import type {
+  PortSpec,
+  PullPolicy as DomainPullPolicy,
+  RegistryCredentials,
+  RestartPolicySpec,
+  RunSpec,
+  StopSpec,
+  TransportProtocol,
+} from "../containers/run-spec.js";
+import { normaliseSignal } from "../containers/signals.js";
+import {
+  Protocol,
+  PullPolicy,
+  RestartPolicyMode,
+  type PortMapping,
+  type RegistryAuth,
+  type Resources,
+  type RestartPolicy,
+  type RunDockerContainerRequest,
+  type StopDockerContainerRequest,
+} from "../../gen/osiris/docker/v1/docker_management_pb.js";
+
+export interface FieldViolation {
+  /** The proto path of the field, e.g. `ports[1].host_ip`. */
+  field: string;
+  description: string;
+}
+
+/** A request with one or more malformed fields; becomes INVALID_ARGUMENT with a BadRequest detail. */
+export class InvalidRequestError extends Error {
+  constructor(readonly violations: FieldViolation[]) {
+    super(`Invalid request: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`);
+    this.name = "InvalidRequestError";
+  }
+}
+
+const maxStopTimeoutSeconds = 3600;
+/** The engine refuses less: "Minimum memory limit allowed is 6MB". */
+const minMemoryBytes = 6 * 1024 * 1024;
+const minCpuMillicores = 10;
+const minNanoCpus = 10_000_000;
+const userPattern = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(?::[A-Za-z0-9_.][A-Za-z0-9_.-]*)?$/;
+
+const protocols: Record<number, TransportProtocol> = {
+  [Protocol.UNSPECIFIED]: "tcp",
+  [Protocol.TCP]: "tcp",
+  [Protocol.UDP]: "udp",
+  [Protocol.SCTP]: "sctp",
+};
+
+const pullPolicies: Record<number, DomainPullPolicy> = {
+  [PullPolicy.UNSPECIFIED]: "if-not-present",
+  [PullPolicy.IF_NOT_PRESENT]: "if-not-present",
+  [PullPolicy.ALWAYS]: "always",
+  [PullPolicy.NEVER]: "never",
+};
+
+const restartModes: Record<number, RestartPolicySpec["mode"]> = {
+  [RestartPolicyMode.UNSPECIFIED]: "no",
+  [RestartPolicyMode.NO]: "no",
+  [RestartPolicyMode.ALWAYS]: "always",
+  [RestartPolicyMode.UNLESS_STOPPED]: "unless-stopped",
+  [RestartPolicyMode.ON_FAILURE]: "on-failure",
+};
+
+/** Collects every problem before failing, so a client fixes its request in one round trip. */
+class Violations {
+  readonly list: FieldViolation[] = [];
+  add(field: string, description: string): void {
+    this.list.push({ field, description });
+  }
+  throwIfAny(): void {
+    if (this.list.length > 0) throw new InvalidRequestError(this.list);
+  }
+}
+
+export function runSpecFromRequest(request: RunDockerContainerRequest): RunSpec {
+  const violations = new Violations();
+  const image = imageField(request.image, violations);
+  if (request.name !== "") {
+    const problem = containerNameProblem(request.name);
+    if (problem) violations.add("name", problem);
+  }
+  checkEnv(request.env, violations);
+  const ports = portSpecs(request.ports, violations);
+  checkStrings("command", request.command, violations);
+  checkStrings("entrypoint", request.entrypoint, violations);
+  checkLabels(request.labels, violations);
+  const pullPolicy = pullPolicies[request.pullPolicy];
+  if (pullPolicy === undefined) violations.add("pull_policy", `unknown value ${request.pullPolicy}`);
+  const restartPolicy = restartPolicySpec(request.restartPolicy, violations);
+  if (request.autoRemove && restartPolicy.mode !== "no") {
+    violations.add("auto_remove", `cannot be combined with restart policy "${restartPolicy.mode}"`);
+  }
+  const limits = resourceLimits(request.resources, violations);
+  if (request.workingDir !== "" && !request.workingDir.startsWith("/")) {
+    violations.add("working_dir", "must be an absolute path");
+  }
+  if (request.user !== "" && !userPattern.test(request.user)) {
+    violations.add("user", "must be name, uid, name:group or uid:gid");
+  }
+  violations.throwIfAny();
+  return {
+    image: image!,
+    name: request.name || undefined,
+    env: { ...request.env },
+    ports,
+    command: [...request.command],
+    entrypoint: [...request.entrypoint],
+    labels: { ...request.labels },
+    pullPolicy: pullPolicy!,
+    restartPolicy,
+    ...limits,
+    workingDir: request.workingDir || undefined,
+    user: request.user || undefined,
+    autoRemove: request.autoRemove,
+    registryAuth: registryCredentials(request.registryAuth),
+  };
+}
+
+export function stopSpecFromRequest(request: StopDockerContainerRequest): StopSpec {
+  const violations = new Violations();
+  const containerProblem = containerReferenceProblem(request.container);
+  if (containerProblem) violations.add("container", containerProblem);
+  if (request.timeoutSeconds !== undefined && request.timeoutSeconds > maxStopTimeoutSeconds) {
+    violations.add("timeout_seconds", `must be at most ${maxStopTimeoutSeconds} seconds`);
+  }
+  let signal: string | undefined;
+  if (request.signal !== "") {
+    signal = normaliseSignal(request.signal);
+    if (signal === undefined) violations.add("signal", `unknown signal ${JSON.stringify(request.signal)}`);
+  }
+  violations.throwIfAny();
+  return {
+    container: request.container,
+    timeoutSeconds: request.timeoutSeconds,
+    signal,
+    ignoreAlreadyStopped: request.ignoreAlreadyStopped,
+  };
+}
+
+function imageField(image: string, violations: Violations): ImageReference | undefined {
+  const parsed = parseImageReference(image);
+  if (parsed.ok) return parsed.reference;
+  violations.add("image", parsed.reason);
+  return undefined;
+}
+
+// Env values may be secrets: descriptions name the key, never the value.
+function checkEnv(env: Record<string, string>, violations: Violations): void {
+  for (const [key, value] of Object.entries(env)) {
+    const field = `env[${JSON.stringify(key)}]`;
+    if (key === "") violations.add(field, "key must not be empty");
+    else if (key.includes("=")) violations.add(field, "key must not contain '='");
+    else if (key.includes("\0")) violations.add(field, "key must not contain NUL");
+    if (value.includes("\0")) violations.add(field, "value must not contain NUL");
+  }
+}
+
+function checkLabels(labels: Record<string, string>, violations: Violations): void {
+  for (const [key, value] of Object.entries(labels)) {
+    const field = `labels[${JSON.stringify(key)}]`;
+    if (key === "") violations.add(field, "key must not be empty");
+    else if (key.startsWith(reservedLabelPrefix)) {
+      violations.add(field, `keys starting with "${reservedLabelPrefix}" are reserved for Osiris`);
+    }
+    if (key.includes("\0") || value.includes("\0")) violations.add(field, "must not contain NUL");
+  }
+}
+
+function checkStrings(field: string, values: string[], violations: Violations): void {
+  values.forEach((value, index) => {
+    if (value.includes("\0")) violations.add(`${field}[${index}]`, "must not contain NUL");
+  });
+}
+
+function portSpecs(ports: PortMapping[], violations: Violations): PortSpec[] {
+  const seen = new Map<string, number>();
+  return ports.map((port, index) => {
+    const field = `ports[${index}]`;
+    const protocol = protocols[port.protocol];
+    if (protocol === undefined) violations.add(`${field}.protocol`, `unknown value ${port.protocol}`);
+    if (port.containerPort < 1 || port.containerPort > 65535) {
+      violations.add(`${field}.container_port`, "must be between 1 and 65535");
+    }
+    if (port.hostPort > 65535) violations.add(`${field}.host_port`, "must be between 0 and 65535");
+    if (port.hostIp !== "" && isIP(port.hostIp) === 0) {
+      violations.add(`${field}.host_ip`, `${JSON.stringify(port.hostIp)} is not an IPv4 or IPv6 address`);
+    }
+    const key = `${port.containerPort}/${protocol ?? port.protocol}`;
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, index);
+    else violations.add(field, `container port ${key} is already published by ports[${first}]`);
+    return { containerPort: port.containerPort, hostPort: port.hostPort, hostIp: port.hostIp, protocol: protocol ?? "tcp" };
+  });
+}
+
+function restartPolicySpec(policy: RestartPolicy | undefined, violations: Violations): RestartPolicySpec {
+  const mode = restartModes[policy?.mode ?? RestartPolicyMode.UNSPECIFIED];
+  if (mode === undefined) {
+    violations.add("restart_policy.mode", `unknown value ${policy?.mode}`);
+    return { mode: "no", maxRetryCount: 0 };
+  }
+  const maxRetryCount = policy?.maxRetryCount ?? 0;
+  if (maxRetryCount > 0 && mode !== "on-failure") {
+    violations.add("restart_policy.max_retry_count", "applies only to RESTART_POLICY_MODE_ON_FAILURE");
+  }
+  return { mode, maxRetryCount };
+}
+
+function resourceLimits(
+  resources: Resources | undefined,
+  violations: Violations,
+): { memoryBytes?: number; nanoCpus?: number } {
+  if (!resources) return {};
+  const limits: { memoryBytes?: number; nanoCpus?: number } = {};
+  const memory = resources.memoryBytes;
+  if (memory < 0n || memory > BigInt(Number.MAX_SAFE_INTEGER)) {
+    violations.add("resources.memory_bytes", "must be between 0 and 2^53-1");
+  } else if (memory > 0n && memory < BigInt(minMemoryBytes)) {
+    violations.add("resources.memory_bytes", `must be 0 (no limit) or at least ${minMemoryBytes} (6 MiB)`);
+  } else if (memory > 0n) {
+    limits.memoryBytes = Number(memory);
+  }
+  const cpu = resources.cpu;
+  if (cpu.case === "cpuMillicores") {
+    if (cpu.value < minCpuMillicores) violations.add("resources.cpu_millicores", `must be at least ${minCpuMillicores}`);
+    else limits.nanoCpus = cpu.value * 1_000_000;
+  } else if (cpu.case === "nanoCpus") {
+    if (cpu.value < BigInt(minNanoCpus) || cpu.value > BigInt(Number.MAX_SAFE_INTEGER)) {
+      violations.add("resources.nano_cpus", `must be at least ${minNanoCpus} (0.01 CPU)`);
+    } else limits.nanoCpus = Number(cpu.value);
+  }
+  return limits;
+}
+
+function registryCredentials(auth: RegistryAuth | undefined): RegistryCredentials | undefined {
+  if (!auth) return undefined;
+  return {
+    username: auth.username || undefined,
+    password: auth.password || undefined,
+    identityToken: auth.identityToken || undefined,
+    serverAddress: auth.serverAddress || undefined,
+  };
+}
