@@ -165,11 +165,12 @@ export class ContainerService {
     removal: Promise<{ StatusCode?: number } | undefined> | undefined,
     signal: AbortSignal,
   ): Promise<ContainerInfo> {
+    // Answering before the engine finishes removing would report REMOVING.
+    const removed = removal ? await abortable(removal, signal) : undefined;
     try {
       return containerInfoFromInspect(await this.inspect(before.Id, signal));
     } catch (error) {
       if (!(error instanceof ContainerNotFoundError) || !removal) throw error;
-      const removed = await removal;
       return {
         ...containerInfoFromInspect(before),
         state: "exited",

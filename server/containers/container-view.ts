@@ -55,8 +55,11 @@ function boundPorts(ports: EnginePorts): PortBinding[] {
   }
   return bindings.sort(
     (a, b) =>
-      a.containerPort - b.containerPort ||
-      a.protocol.localeCompare(b.protocol) ||
-      a.hostIp.localeCompare(b.hostIp),
+      a.containerPort - b.containerPort || byCodePoint(a.protocol, b.protocol) || byCodePoint(a.hostIp, b.hostIp),
   );
+}
+
+/** Stable across locales; puts IPv4 addresses before IPv6 ones. */
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -85,7 +85,7 @@ export function translateEngineError(error: unknown, operation: EngineOperation,
       if (status === 404) return new ImageNotFoundError(message);
       break;
     case "start-container":
-      return startFailure(status, message);
+      return startFailure(message);
     case "inspect-image":
       if (status === 404) return new ImageNotFoundError(operation.image);
       break;
@@ -96,7 +96,7 @@ export function translateEngineError(error: unknown, operation: EngineOperation,
   return new EngineFailureError(operation.kind.replace("-", " "), message);
 }
 
-function startFailure(status: number, message: string): Error {
+function startFailure(message: string): Error {
   // "Bind for 0.0.0.0:8080 failed: port is already allocated" (another container), or
   // "listen tcp4 0.0.0.0:8080: bind: address already in use" (a host process).
   const allocated = /:(\d+)(?: failed: port is already allocated|: bind: address already in use)/.exec(message);
@@ -104,7 +104,8 @@ function startFailure(status: number, message: string): Error {
   if (/port is already allocated|address already in use/i.test(message)) {
     return new HostPortAllocatedError(message);
   }
-  if (status === 400) return new EngineRejectedRequestError(message);
+  // The engine answers 400 or 500 for a missing executable or a bad mount;
+  // either way the request was well formed and the container cannot start.
   return new ContainerStartError(message);
 }
 

@@ -1,0 +1,44 @@
+import { createClient, type Client, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import type { FastifyInstance } from "fastify";
+import type { AddressInfo } from "node:net";
+import { buildApp } from "../../server/app.js";
+import { connectEngine, defaultEngineEndpoint, type Engine } from "../../server/containers/engine.js";
+import { DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.js";
+
+export type ProtocolName = "connect-json" | "grpc" | "grpc-web";
+export const protocols: ProtocolName[] = ["connect-json", "grpc", "grpc-web"];
+
+export interface TestServer {
+  app: FastifyInstance;
+  engine: Engine;
+  baseUrl: string;
+  port: number;
+  client(protocol: ProtocolName): Client<typeof DockerService>;
+  close(): Promise<void>;
+}
+
+/** A real Osiris on a real loopback port, talking to a real engine. */
+export async function startTestServer(engineEndpoint = process.env.DOCKER_HOST || defaultEngineEndpoint): Promise<TestServer> {
+  const engine = connectEngine(engineEndpoint);
+  const app = await buildApp(
+    { logLevel: process.env.OSIRIS_TEST_LOG_LEVEL ?? "silent", readMaxBytes: 4 * 1024 * 1024, shutdownTimeoutMs: 2000 },
+    { engine },
+  );
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const transports: Record<ProtocolName, Transport> = {
+    "connect-json": createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false }),
+    grpc: createGrpcTransport({ baseUrl }),
+    "grpc-web": createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }),
+  };
+  return {
+    app,
+    engine,
+    baseUrl,
+    port,
+    client: (protocol) => createClient(DockerService, transports[protocol]),
+    close: () => app.close(),
+  };
+}
