@@ -3,8 +3,8 @@
 # only what is missing: npm packages, a Docker engine, the test images and the
 # local registries. Safe to run again; every step checks before it acts.
 #
-#   environment.sh engine   npm packages + a running engine (what the server needs)
-#   environment.sh test     the above + test images + local registries
+#   environment.sh serve    npm packages + a running engine + the demo image
+#   environment.sh test     the above + the local registries the tests pull from
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -156,8 +156,8 @@ main() {
   local what="${1:-test}"
   ensure_npm_packages
   ensure_engine
+  ensure_test_image
   if [ "$what" = test ]; then
-    ensure_test_image
     ensure_registries
   fi
 }

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { containerExists, docker } from "../support/engine-fixtures.js";
+import { runCommand, startServerProcess, type ServerProcess } from "../support/server-process.js";
+
+async function removeByName(name: string): Promise<void> {
+  await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
+}
+
+describe("the server process, as `npm start` runs it", () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await startServerProcess();
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  it("serves the curl example: run, fetch the published page, stop", async () => {
+    const name = `osiris-test-curl-example-${process.pid}`;
+    try {
+      const result = await runCommand("bash", ["client-examples/curl/run-and-stop.sh"], { OSIRIS_URL: server.url, NAME: name });
+      assert.equal(result.code, 0, result.output);
+      assert.match(result.output, /"state":"CONTAINER_STATE_RUNNING"/);
+      assert.match(result.output, /hello from curl/);
+      assert.match(result.output, /"state":"CONTAINER_STATE_EXITED"/);
+    } finally {
+      await removeByName(name);
+    }
+  });
+
+  it("serves the Node gRPC example: run then stop with exit code 0", async () => {
+    const name = `osiris-test-grpc-example-${process.pid}`;
+    try {
+      const result = await runCommand(process.execPath, ["--import", "tsx", "client-examples/node/run-and-stop.ts", "--url", server.url, "--name", name]);
+      assert.equal(result.code, 0, result.output);
+      assert.match(result.output, /started .*: RUNNING/);
+      assert.match(result.output, /stopped .*: EXITED, exit code 0/);
+    } finally {
+      await removeByName(name);
+    }
+    assert.equal(await containerExists(name), false);
+  });
+
+  it("exits 0 on SIGTERM", async () => {
+    const own = await startServerProcess();
+    assert.equal(await own.stop("SIGTERM"), 0);
+  });
+});
+
+describe("starting the server", () => {
+  it("exits at start with a message naming a bad setting", async () => {
+    const result = await runCommand(process.execPath, ["--import", "tsx", "server/main.ts"], { OSIRIS_LISTEN: "nonsense" });
+    assert.equal(result.code, 2);
+    assert.match(result.output, /OSIRIS_LISTEN/);
+  });
+
+  it("documents every setting with its default under --help", async () => {
+    const result = await runCommand(process.execPath, ["--import", "tsx", "server/main.ts", "--help"]);
+    assert.equal(result.code, 0);
+    for (const setting of ["OSIRIS_LISTEN", "DOCKER_HOST", "OSIRIS_LOG_LEVEL", "OSIRIS_TLS_CERT", "OSIRIS_READ_MAX_BYTES"]) {
+      assert.match(result.output, new RegExp(setting));
+    }
+  });
+
+  it("starts without an engine, warns, and answers UNAVAILABLE until one is there", async () => {
+    const endpoint = "unix:///tmp/osiris-test-absent-engine.sock";
+    const server = await startServerProcess({ DOCKER_HOST: endpoint });
+    try {
+      assert.match(server.output(), /Docker engine unreachable at unix:\/\/\/tmp\/osiris-test-absent-engine.sock/);
+      const response = await fetch(`${server.url}/osiris.docker.v1.DockerService/StopDockerContainer`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ container: "web" }),
+      });
+      assert.equal(response.status, 503);
+      const body = (await response.json()) as { code: string; message: string };
+      assert.equal(body.code, "unavailable");
+      assert.match(body.message, /^Docker engine unreachable at unix:\/\/\/tmp\/osiris-test-absent-engine.sock/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
