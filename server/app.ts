@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerFactory } from "fastif
 import type { Config } from "./config.js";
 import { ContainerService } from "./containers/container-service.js";
 import type { Engine } from "./containers/engine.js";
+import { registerBrowserOrigins } from "./browser-origins.js";
 import { createDualProtocolServer } from "./listen.js";
 import { errorMappingInterceptor, routes } from "./rpc/routes.js";
 
@@ -11,7 +12,7 @@ export interface AppDependencies {
   engine: Engine;
 }
 
-export type AppConfig = Pick<Config, "logLevel" | "tls" | "readMaxBytes" | "shutdownTimeoutMs">;
+export type AppConfig = Pick<Config, "logLevel" | "tls" | "readMaxBytes" | "shutdownTimeoutMs" | "corsOrigins">;
 
 /** The Fastify app with every route registered; it does not listen, so tests can use it directly. */
 export async function buildApp(config: AppConfig, { engine }: AppDependencies): Promise<FastifyInstance> {
@@ -22,6 +23,7 @@ export async function buildApp(config: AppConfig, { engine }: AppDependencies): 
     serverFactory,
   });
   const containers = new ContainerService(engine, app.log);
+  await registerBrowserOrigins(app as unknown as FastifyInstance, config.corsOrigins);
   await app.register(fastifyConnectPlugin, {
     routes: routes({ containers, log: app.log }),
     interceptors: [errorMappingInterceptor(app.log)],

@@ -25,6 +25,8 @@ export interface Config {
   readMaxBytes: number;
   /** OSIRIS_SHUTDOWN_TIMEOUT_MS: how long in-flight calls may finish after SIGTERM; default 10000. */
   shutdownTimeoutMs: number;
+  /** OSIRIS_CORS_ORIGINS: origins browsers may call from; default none. */
+  corsOrigins: string[];
 }
 
 /** One line per setting, shown by --help. */
@@ -39,6 +41,9 @@ export const settingsHelp = `Osiris reads its settings from the environment:
   OSIRIS_TLS_KEY              TLS with ALPN (h2 and http/1.1). Default: cleartext.
   OSIRIS_READ_MAX_BYTES       Largest request message in bytes. Default 4194304.
   OSIRIS_SHUTDOWN_TIMEOUT_MS  Grace for in-flight calls on SIGTERM. Default 10000.
+  OSIRIS_CORS_ORIGINS         Comma-separated origins browsers may call from, e.g.
+                              http://127.0.0.1:8081. Default: none; any request
+                              with another Origin header is refused.
 `;
 
 const logLevels = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
@@ -71,7 +76,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tls: tlsCert && tlsKey ? { cert: readPem("OSIRIS_TLS_CERT", tlsCert), key: readPem("OSIRIS_TLS_KEY", tlsKey) } : undefined,
     readMaxBytes: positiveInteger("OSIRIS_READ_MAX_BYTES", env.OSIRIS_READ_MAX_BYTES, 4 * 1024 * 1024),
     shutdownTimeoutMs: positiveInteger("OSIRIS_SHUTDOWN_TIMEOUT_MS", env.OSIRIS_SHUTDOWN_TIMEOUT_MS, 10_000),
+    corsOrigins: parseOrigins(env.OSIRIS_CORS_ORIGINS ?? ""),
   };
+}
+
+function parseOrigins(value: string): string[] {
+  const origins = value.split(",").map((origin) => origin.trim()).filter((origin) => origin !== "");
+  for (const origin of origins) {
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !["http:", "https:"].includes(url.protocol) || url.origin !== origin) {
+      throw new ConfigError("OSIRIS_CORS_ORIGINS", `${JSON.stringify(origin)} is not an origin such as https://dashboard.example.com`);
+    }
+  }
+  return origins;
 }
 
 export function parseListenAddress(value: string): ListenAddress {

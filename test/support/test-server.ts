@@ -2,7 +2,7 @@ import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import type { FastifyInstance } from "fastify";
 import type { AddressInfo } from "node:net";
-import { buildApp } from "../../server/app.js";
+import { buildApp, type AppConfig } from "../../server/app.js";
 import { connectEngine, defaultEngineEndpoint, type Engine } from "../../server/containers/engine.js";
 import { DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 
@@ -19,10 +19,19 @@ export interface TestServer {
 }
 
 /** A real Osiris on a real loopback port, talking to a real engine. */
-export async function startTestServer(engineEndpoint = process.env.DOCKER_HOST || defaultEngineEndpoint): Promise<TestServer> {
+export async function startTestServer(
+  engineEndpoint = process.env.DOCKER_HOST || defaultEngineEndpoint,
+  overrides: Partial<AppConfig> = {},
+): Promise<TestServer> {
   const engine = connectEngine(engineEndpoint);
   const app = await buildApp(
-    { logLevel: process.env.OSIRIS_TEST_LOG_LEVEL ?? "silent", readMaxBytes: 4 * 1024 * 1024, shutdownTimeoutMs: 2000 },
+    {
+      logLevel: process.env.OSIRIS_TEST_LOG_LEVEL ?? "silent",
+      readMaxBytes: 4 * 1024 * 1024,
+      shutdownTimeoutMs: 2000,
+      corsOrigins: [],
+      ...overrides,
+    },
     { engine },
   );
   await app.listen({ host: "127.0.0.1", port: 0 });
