@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { ContainerState, PullPolicy } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import {
   authRegistryCredentials,
@@ -11,16 +11,9 @@ import {
   registryImage,
   removeTestContainers,
 } from "../support/engine-fixtures.js";
+import { rpcError } from "../support/rpc-assertions.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
-async function rpcError(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  assert.fail("expected the call to fail");
-}
 
 async function removeLocalImage(reference: string): Promise<void> {
   await docker

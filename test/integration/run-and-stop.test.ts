@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { ContainerState, Protocol, RestartPolicyMode } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import {
@@ -13,16 +13,9 @@ import {
   removeTestContainers,
   testImage,
 } from "../support/engine-fixtures.js";
+import { rpcError } from "../support/rpc-assertions.js";
 import { protocols, startTestServer, type TestServer } from "../support/test-server.js";
 
-async function rpcError(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  assert.fail("expected the call to fail");
-}
 
 describe("RunDockerContainer and StopDockerContainer against a real engine", () => {
   const run = newTestRun();
