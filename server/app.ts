@@ -7,26 +7,40 @@ import type { Engine } from "./containers/engine.js";
 import { registerBrowserOrigins } from "./browser-origins.js";
 import { createDualProtocolServer } from "./listen.js";
 import { errorMappingInterceptor, routes } from "./rpc/routes.js";
+import { accessControlInterceptor } from "./security/access-control.js";
+import { auditInterceptor } from "./security/audit-log.js";
+import { rateLimitInterceptor } from "./security/rate-limit.js";
 
 export interface AppDependencies {
   engine: Engine;
+  /** Where logs go; standard output when unset. Tests capture it. */
+  logStream?: { write(line: string): void };
 }
 
-export type AppConfig = Pick<Config, "logLevel" | "tls" | "readMaxBytes" | "shutdownTimeoutMs" | "corsOrigins">;
+export type AppConfig = Pick<
+  Config,
+  "logLevel" | "tls" | "readMaxBytes" | "shutdownTimeoutMs" | "corsOrigins" | "tokens" | "scope" | "runPolicy" | "rateLimit"
+>;
 
 /** The Fastify app with every route registered; it does not listen, so tests can use it directly. */
-export async function buildApp(config: AppConfig, { engine }: AppDependencies): Promise<FastifyInstance> {
+export async function buildApp(config: AppConfig, { engine, logStream }: AppDependencies): Promise<FastifyInstance> {
   const serverFactory = ((handler: Parameters<typeof createDualProtocolServer>[0]) =>
-    createDualProtocolServer(handler, config.tls)) as unknown as FastifyServerFactory;
+    createDualProtocolServer(handler, config.tls, config.shutdownTimeoutMs)) as unknown as FastifyServerFactory;
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: { level: config.logLevel, ...(logStream ? { stream: logStream } : {}) },
     serverFactory,
   });
-  const containers = new ContainerService(engine, app.log);
+  const containers = new ContainerService(engine, app.log, { scope: config.scope, policy: config.runPolicy });
   await registerBrowserOrigins(app as unknown as FastifyInstance, config.corsOrigins);
   await app.register(fastifyConnectPlugin, {
     routes: routes({ containers, log: app.log }),
-    interceptors: [errorMappingInterceptor(app.log)],
+    // Outermost first: audit sees the final code of every call, including refusals.
+    interceptors: [
+      auditInterceptor(app.log),
+      accessControlInterceptor(config.tokens),
+      rateLimitInterceptor(config.rateLimit),
+      errorMappingInterceptor(app.log),
+    ],
     readMaxBytes: config.readMaxBytes,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     shutdownError: new ConnectError("Osiris is shutting down; retry on another instance", Code.Unavailable),

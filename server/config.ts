@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { defaultEngineEndpoint } from "./containers/engine.js";
+import { openRunPolicy, type RunPolicy } from "./containers/run-policy.js";
+import type { RateLimit } from "./security/rate-limit.js";
+import { parseTokenList, TokenListError, type TokenEntry } from "./security/tokens.js";
 
 export interface ListenAddress {
   host: string;
@@ -27,6 +30,16 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** OSIRIS_CORS_ORIGINS: origins browsers may call from; default none. */
   corsOrigins: string[];
+  /** OSIRIS_TOKENS_FILE or OSIRIS_TOKENS; undefined means authentication is off (loopback only). */
+  tokens?: TokenEntry[];
+  /** OSIRIS_ALLOW_INSECURE_REMOTE=1: listen beyond loopback without tokens. */
+  allowInsecureRemote: boolean;
+  /** OSIRIS_SCOPE: "managed" (default) or "all" containers. */
+  scope: "managed" | "all";
+  /** OSIRIS_ALLOWED_IMAGES, OSIRIS_HOST_PORT_RANGE, OSIRIS_MAX_*. */
+  runPolicy: RunPolicy;
+  /** OSIRIS_RATE_LIMIT: calls per second per principal; default 50, burst twice that. */
+  rateLimit: RateLimit;
 }
 
 /** One line per setting, shown by --help. */
@@ -44,6 +57,24 @@ export const settingsHelp = `Osiris reads its settings from the environment:
   OSIRIS_CORS_ORIGINS         Comma-separated origins browsers may call from, e.g.
                               http://127.0.0.1:8081. Default: none; any request
                               with another Origin header is refused.
+
+Security:
+  OSIRIS_TOKENS_FILE          JSON array of {"principal", "role": "viewer"|"operator",
+                              "token" or "tokenSha256"}. Enables bearer authentication.
+  OSIRIS_TOKENS               The same JSON inline, instead of a file.
+                              Default: no tokens, and then loopback addresses only.
+  OSIRIS_ALLOW_INSECURE_REMOTE  1 to listen beyond loopback without tokens. Default 0.
+  OSIRIS_SCOPE                managed (only io.osiris.managed=true containers) or all.
+                              Default managed.
+  OSIRIS_ALLOWED_IMAGES       Comma-separated repository patterns, * as wildcard,
+                              e.g. 127.0.0.1:5000/*. Default: any image.
+  OSIRIS_HOST_PORT_RANGE      Host ports clients may publish on, min-max. Default
+                              1024-65535 (no privileged ports); 0 (engine picks) is
+                              always allowed.
+  OSIRIS_MAX_MEMORY_BYTES     When set, every run must set memory_bytes at most this.
+  OSIRIS_MAX_CPU_MILLICORES   When set, every run must set a CPU limit at most this.
+  OSIRIS_MAX_MANAGED_CONTAINERS  Cap on managed containers. Default: no cap.
+  OSIRIS_RATE_LIMIT           Calls per second per principal (burst: twice). Default 50.
 `;
 
 const logLevels = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
@@ -77,7 +108,70 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readMaxBytes: positiveInteger("OSIRIS_READ_MAX_BYTES", env.OSIRIS_READ_MAX_BYTES, 4 * 1024 * 1024),
     shutdownTimeoutMs: positiveInteger("OSIRIS_SHUTDOWN_TIMEOUT_MS", env.OSIRIS_SHUTDOWN_TIMEOUT_MS, 10_000),
     corsOrigins: parseOrigins(env.OSIRIS_CORS_ORIGINS ?? ""),
+    ...securitySettings(env),
   };
+}
+
+function securitySettings(env: NodeJS.ProcessEnv) {
+  const tokens = loadTokens(env);
+  const allowInsecureRemote = env.OSIRIS_ALLOW_INSECURE_REMOTE === "1";
+  const listen = parseListenAddress(env.OSIRIS_LISTEN ?? "127.0.0.1:8080");
+  if (!tokens && !allowInsecureRemote && !isLoopback(listen.host)) {
+    throw new ConfigError(
+      "OSIRIS_LISTEN",
+      `${listen.host} is not a loopback address and no tokens are configured; set OSIRIS_TOKENS_FILE, or OSIRIS_ALLOW_INSECURE_REMOTE=1 to accept that anyone who can reach the port owns the host`,
+    );
+  }
+  const scope = env.OSIRIS_SCOPE ?? "managed";
+  if (scope !== "managed" && scope !== "all") throw new ConfigError("OSIRIS_SCOPE", 'must be "managed" or "all"');
+  const perSecond = positiveInteger("OSIRIS_RATE_LIMIT", env.OSIRIS_RATE_LIMIT, 50);
+  return {
+    tokens,
+    allowInsecureRemote,
+    scope: scope as "managed" | "all",
+    runPolicy: runPolicy(env),
+    rateLimit: { perSecond, burst: perSecond * 2 },
+  };
+}
+
+function loadTokens(env: NodeJS.ProcessEnv): TokenEntry[] | undefined {
+  const [setting, json] = env.OSIRIS_TOKENS_FILE
+    ? ["OSIRIS_TOKENS_FILE", readText("OSIRIS_TOKENS_FILE", env.OSIRIS_TOKENS_FILE)]
+    : ["OSIRIS_TOKENS", env.OSIRIS_TOKENS];
+  if (json === undefined || json === "") return undefined;
+  try {
+    const tokens = parseTokenList(json);
+    if (tokens.length === 0) throw new TokenListError("holds no tokens");
+    return tokens;
+  } catch (error) {
+    if (error instanceof TokenListError) throw new ConfigError(setting, error.message);
+    throw error;
+  }
+}
+
+function runPolicy(env: NodeJS.ProcessEnv): RunPolicy {
+  const range = env.OSIRIS_HOST_PORT_RANGE ?? `${openRunPolicy.hostPortMin}-${openRunPolicy.hostPortMax}`;
+  const match = /^(\d{1,5})-(\d{1,5})$/.exec(range);
+  const [min, max] = [Number(match?.[1]), Number(match?.[2])];
+  if (!match || min < 1 || max > 65535 || min > max) {
+    throw new ConfigError("OSIRIS_HOST_PORT_RANGE", `${JSON.stringify(range)} is not min-max within 1-65535`);
+  }
+  const optional = (setting: string, scale = 1) => {
+    const value = env[setting];
+    return value === undefined || value === "" ? undefined : positiveInteger(setting, value, 0) * scale;
+  };
+  return {
+    allowedImages: (env.OSIRIS_ALLOWED_IMAGES ?? "").split(",").map((p) => p.trim()).filter((p) => p !== ""),
+    hostPortMin: min,
+    hostPortMax: max,
+    maxMemoryBytes: optional("OSIRIS_MAX_MEMORY_BYTES"),
+    maxNanoCpus: optional("OSIRIS_MAX_CPU_MILLICORES", 1_000_000),
+    maxManagedContainers: optional("OSIRIS_MAX_MANAGED_CONTAINERS"),
+  };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function parseOrigins(value: string): string[] {
@@ -137,4 +231,8 @@ function readPem(setting: string, path: string): Buffer {
   } catch (error) {
     throw new ConfigError(setting, `cannot read ${path}: ${(error as Error).message}`);
   }
+}
+
+function readText(setting: string, path: string): string {
+  return readPem(setting, path).toString("utf8");
 }

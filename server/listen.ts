@@ -1,6 +1,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import tls from "node:tls";
 import type { TlsFiles } from "./config.js";
 
 type RequestHandler = (
@@ -11,6 +12,16 @@ type RequestHandler = (
 /** Every HTTP/2 connection starts with these 24 bytes (RFC 9113, section 3.4). */
 const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
+/**
+ * Per-connection HTTP/2 buffer, in MB. Node's default of 10 is reached by the
+ * bytes already in flight when a request of ~9 MB is refused for its size, and
+ * Node then kills the whole connection; 64 leaves room to refuse such a
+ * request cleanly (RESOURCE_EXHAUSTED) and keep serving the connection.
+ */
+const http2SessionMemoryMb = 64;
+
+const tlsServerClass = tls.Server;
+
 /** A client that opens a connection and says nothing is dropped after this long. */
 const prefaceTimeoutMs = 10_000;
 
@@ -20,37 +31,79 @@ const prefaceTimeoutMs = 10_000;
  * bytes of each connection: the HTTP/2 preface goes to an h2c server, anything
  * else to an HTTP/1.1 server. Both call the same handler (Fastify's).
  */
-export function createDualProtocolServer(handler: RequestHandler, tls?: TlsFiles): net.Server {
-  if (tls) {
-    return http2.createSecureServer({ cert: tls.cert, key: tls.key, allowHTTP1: true }, handler);
+export function createDualProtocolServer(
+  fastifyHandler: RequestHandler,
+  tlsFiles?: TlsFiles,
+  closeGraceMs = 10_000,
+): net.Server {
+  const handler: RequestHandler = (request, response) => {
+    response.once("finish", () => discardUnreadBody(request));
+    fastifyHandler(request, response);
+  };
+  if (tlsFiles) {
+    const secure = http2.createSecureServer(
+      { cert: tlsFiles.cert, key: tlsFiles.key, allowHTTP1: true, maxSessionMemory: http2SessionMemoryMb },
+      handler,
+    );
+    return withBoundedClose(secure, secure, closeGraceMs);
   }
   const http1Server = http.createServer(handler as http.RequestListener);
-  const http2Server = http2.createServer(handler);
+  const http2Server = http2.createServer({ maxSessionMemory: http2SessionMemoryMb }, handler);
+  const front = net.createServer((socket) => routeConnection(socket, http1Server, http2Server));
+  return withBoundedClose(front, http2Server, closeGraceMs, http1Server);
+}
+
+/**
+ * Makes close() finish: idle HTTP/1.1 connections close at once, HTTP/2
+ * sessions get GOAWAY and may finish their streams, and whatever is still
+ * open after `graceMs` is destroyed. Without the bound, one stuck stream keeps
+ * the process alive forever.
+ */
+function withBoundedClose(
+  listener: net.Server,
+  http2Server: http2.Http2Server | http2.Http2SecureServer,
+  graceMs: number,
+  http1Server?: http.Server,
+): net.Server {
+  const sockets = new Set<net.Socket>();
+  listener.on(listener instanceof tlsServerClass ? "secureConnection" : "connection", (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
   const sessions = new Set<http2.ServerHttp2Session>();
   http2Server.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
   });
-
-  const front = net.createServer((socket) => routeConnection(socket, http1Server, http2Server));
-  const closeFront = front.close.bind(front);
-  // Fastify closes the server it was given; pass that on to both protocol servers.
-  front.close = (callback?: (error?: Error) => void) => {
-    closeFront(callback);
-    http1Server.closeIdleConnections();
-    for (const session of sessions) session.close();
-    return front;
+  const destroyAll = () => {
+    for (const session of sessions) session.destroy();
+    for (const socket of sockets) socket.destroy();
   };
-  Object.assign(front, {
-    closeAllConnections() {
-      http1Server.closeAllConnections();
-      for (const session of sessions) session.destroy();
-    },
-    closeIdleConnections() {
-      http1Server.closeIdleConnections();
-    },
+  const closeListener = listener.close.bind(listener);
+  listener.close = (callback?: (error?: Error) => void) => {
+    closeListener(callback);
+    http1Server?.closeIdleConnections();
+    for (const session of sessions) session.close();
+    setTimeout(destroyAll, graceMs).unref();
+    return listener;
+  };
+  Object.assign(listener, {
+    closeAllConnections: destroyAll,
+    closeIdleConnections: () => http1Server?.closeIdleConnections(),
   });
-  return front;
+  return listener;
+}
+
+/**
+ * A refused request (too large, unauthenticated...) is answered before its
+ * body is read. Over HTTP/2 the unread bytes stay charged to the connection
+ * until Node refuses every further stream on it (ENHANCE_YOUR_CALM), so reset
+ * the stream once the answer is out. HTTP/1.1 discards the rest by itself.
+ */
+function discardUnreadBody(request: http.IncomingMessage | http2.Http2ServerRequest): void {
+  if ("stream" in request && !request.complete && !request.stream.destroyed) {
+    request.stream.close(http2.constants.NGHTTP2_CANCEL);
+  }
 }
 
 function routeConnection(socket: net.Socket, http1Server: http.Server, http2Server: http2.Http2Server): void {

@@ -30,6 +30,13 @@ try {
   );
 }
 
+if (!config.tokens) {
+  const exposure = config.allowInsecureRemote ? "OSIRIS_ALLOW_INSECURE_REMOTE=1 is set" : "listening on loopback only";
+  app.log.warn(
+    `AUTHENTICATION IS OFF (no OSIRIS_TOKENS_FILE): anyone who can reach ${config.listen.host}:${config.listen.port} controls the Docker engine, which is root on this host; ${exposure}`,
+  );
+}
+
 const { host, port } = config.listen;
 await app.listen({ host, port });
 

@@ -8,6 +8,8 @@ import { translateEngineError, type EngineOperation } from "./engine-errors.js";
 import { requestEngine } from "./engine-request.js";
 import { ContainerAlreadyStoppedError, ContainerNotFoundError } from "./errors.js";
 import { ImagePuller } from "./image-puller.js";
+import { managedLabel } from "./labels.js";
+import { checkRunPolicy, openRunPolicy, PolicyViolationError, type RunPolicy } from "./run-policy.js";
 import type { RunSpec, StopSpec } from "./run-spec.js";
 
 /** The engine's grace period when neither the request nor the container sets one. */
@@ -21,6 +23,12 @@ export interface RunResult {
 export interface StopResult {
   container: ContainerInfo;
   alreadyStopped: boolean;
+}
+
+export interface ContainerServiceOptions {
+  /** "managed": only containers labelled io.osiris.managed=true exist for callers. */
+  scope: "managed" | "all";
+  policy: RunPolicy;
 }
 
 /** Where the container service reports what the caller never sees (failed rollbacks). */
@@ -40,12 +48,15 @@ export class ContainerService {
   constructor(
     private readonly engine: Engine,
     private readonly log: ServiceLog,
+    private readonly options: ContainerServiceOptions = { scope: "managed", policy: openRunPolicy },
   ) {
     this.images = new ImagePuller(engine);
   }
 
   async runContainer(spec: RunSpec, signal: AbortSignal): Promise<RunResult> {
     signal.throwIfAborted();
+    checkRunPolicy(spec, this.options.policy);
+    await abortable(this.checkContainerCap(signal), signal);
     await abortable(this.images.ensureImage(spec.image, spec.pullPolicy, spec.registryAuth, signal), signal);
     // Create and start are not aborted mid-request: the engine could still
     // finish them after we hang up, leaving a container nobody knows of.
@@ -79,6 +90,19 @@ export class ContainerService {
     }
   }
 
+  private async checkContainerCap(signal: AbortSignal): Promise<void> {
+    const cap = this.options.policy.maxManagedContainers;
+    if (cap === undefined) return;
+    const managed = await this.engine.docker
+      .listContainers({ all: true, filters: { label: [`${managedLabel}=true`] }, abortSignal: signal })
+      .catch((error: unknown) => {
+        throw this.translate(error, { kind: "list-containers" });
+      });
+    if (managed.length >= cap) {
+      throw new PolicyViolationError("OSIRIS_MAX_MANAGED_CONTAINERS", `${managed.length} managed containers exist; the cap is ${cap}`);
+    }
+  }
+
   private async removeAfterFailedRun(id: string, cause: unknown): Promise<void> {
     try {
       await this.engine.docker.getContainer(id).remove({ force: true, v: true });
@@ -94,7 +118,7 @@ export class ContainerService {
   }
 
   async stopContainer(spec: StopSpec, signal: AbortSignal): Promise<StopResult> {
-    const before = await abortable(this.inspect(spec.container, signal), signal);
+    const before = await abortable(this.inspectInScope(spec.container, signal), signal);
     if (!before.State.Running) {
       return this.alreadyStopped(spec, before);
     }
@@ -179,6 +203,15 @@ export class ContainerService {
         finishedAt: new Date().toISOString(),
       };
     }
+  }
+
+  /** Like inspect, but a container outside the configured scope does not exist. */
+  async inspectInScope(reference: string, signal?: AbortSignal): Promise<ContainerInspectInfo> {
+    const inspect = await this.inspect(reference, signal);
+    if (this.options.scope === "managed" && inspect.Config.Labels?.[managedLabel] !== "true") {
+      throw new ContainerNotFoundError(reference);
+    }
+    return inspect;
   }
 
   /** Inspects by name, id or id prefix; NOT_FOUND-style error when absent. */

@@ -17,6 +17,7 @@ export type EngineOperation =
   | { kind: "inspect-container" | "stop-container" | "kill-container" | "wait-container"; container: string }
   | { kind: "create-container"; name?: string }
   | { kind: "start-container" }
+  | { kind: "list-containers" }
   | { kind: "remove-container"; container: string }
   | { kind: "inspect-image" | "pull-image"; image: string };
 

@@ -14,6 +14,7 @@ import {
   RegistryAuthError,
   RegistryUnavailableError,
 } from "../containers/errors.js";
+import { PolicyViolationError } from "../containers/run-policy.js";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { InvalidRequestError } from "./request-validation.js";
 
@@ -53,6 +54,7 @@ function codeFor(error: unknown): Code | undefined {
     return error.refusal === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied;
   }
   if (error instanceof EngineRejectedRequestError) return Code.InvalidArgument;
+  if (error instanceof PolicyViolationError) return Code.PermissionDenied;
   if (error instanceof EngineFailureError) return Code.Internal;
   return undefined;
 }

@@ -148,7 +148,8 @@ describe("RunDockerContainer and StopDockerContainer against a real engine", () 
 
   it("treats a created but never started container as already stopped", async () => {
     const name = run.name("never-started");
-    await docker.createContainer({ Image: testImage, name, Labels: run.labels, Cmd: ["true"] });
+    // Labelled as managed, as a container Osiris created but never started would be.
+    await docker.createContainer({ Image: testImage, name, Labels: { ...run.labels, "io.osiris.managed": "true" }, Cmd: ["true"] });
     const error = await rpcError(server.client("grpc").stopDockerContainer({ container: name }));
     assert.equal(error.code, Code.FailedPrecondition);
     const stopped = await server.client("grpc").stopDockerContainer({ container: name, ignoreAlreadyStopped: true });

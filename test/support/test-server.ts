@@ -3,6 +3,7 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import type { FastifyInstance } from "fastify";
 import type { AddressInfo } from "node:net";
 import { buildApp, type AppConfig } from "../../server/app.js";
+import { openRunPolicy } from "../../server/containers/run-policy.js";
 import { connectEngine, defaultEngineEndpoint, type Engine } from "../../server/containers/engine.js";
 import { DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 
@@ -22,6 +23,7 @@ export interface TestServer {
 export async function startTestServer(
   engineEndpoint = process.env.DOCKER_HOST || defaultEngineEndpoint,
   overrides: Partial<AppConfig> = {},
+  logStream?: { write(line: string): void },
 ): Promise<TestServer> {
   const engine = connectEngine(engineEndpoint);
   const app = await buildApp(
@@ -30,9 +32,12 @@ export async function startTestServer(
       readMaxBytes: 4 * 1024 * 1024,
       shutdownTimeoutMs: 2000,
       corsOrigins: [],
+      scope: "managed",
+      runPolicy: openRunPolicy,
+      rateLimit: { perSecond: 1000, burst: 2000 },
       ...overrides,
     },
-    { engine },
+    { engine, logStream },
   );
   await app.listen({ host: "127.0.0.1", port: 0 });
   const port = (app.server.address() as AddressInfo).port;

@@ -1,0 +1,34 @@
+import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { principalForToken, type Principal, type TokenEntry } from "./tokens.js";
+
+/** Who is calling, for handlers, audit and rate limits. Undefined when authentication is off. */
+export const principalKey = createContextKey<Principal | undefined>(undefined);
+
+/** RPCs a viewer may call; every other RPC changes the engine and needs an operator. */
+export const readOnlyMethods: ReadonlySet<string> = new Set<string>([]);
+
+/**
+ * Requires `Authorization: Bearer <token>` on every RPC when tokens are
+ * configured. gRPC metadata and HTTP headers arrive the same way here, so all
+ * three protocols are checked alike.
+ */
+export function accessControlInterceptor(tokens: readonly TokenEntry[] | undefined): Interceptor {
+  return (next) => async (request) => {
+    if (tokens === undefined) return next(request);
+    const header = request.header.get("authorization") ?? "";
+    const bearer = /^Bearer[ ]+(\S+)$/i.exec(header)?.[1];
+    if (bearer === undefined) {
+      throw new ConnectError('Missing credentials: send "Authorization: Bearer <token>"', Code.Unauthenticated);
+    }
+    const principal = principalForToken(tokens, bearer);
+    if (principal === undefined) throw new ConnectError("Invalid bearer token", Code.Unauthenticated);
+    request.contextValues.set(principalKey, principal);
+    if (principal.role !== "operator" && !readOnlyMethods.has(request.method.name)) {
+      throw new ConnectError(
+        `Principal ${JSON.stringify(principal.name)} has role ${principal.role}; ${request.method.name} needs role operator`,
+        Code.PermissionDenied,
+      );
+    }
+    return next(request);
+  };
+}

@@ -1,0 +1,37 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { principalKey, readOnlyMethods } from "./access-control.js";
+
+export interface AuditLog {
+  info(fields: object, message: string): void;
+}
+
+/**
+ * One line per call that may change the engine: who, which RPC, which
+ * container and image, and how it ended. Only these named fields are read from
+ * the request; env values in particular never reach the log.
+ */
+export function auditInterceptor(log: AuditLog): Interceptor {
+  return (next) => async (request) => {
+    if (readOnlyMethods.has(request.method.name)) return next(request);
+    const message = (request.stream ? {} : request.message) as { image?: unknown; name?: unknown; container?: unknown };
+    const entry = {
+      audit: true,
+      rpc: request.method.name,
+      container: stringField(message.container) ?? stringField(message.name),
+      image: stringField(message.image),
+    };
+    try {
+      const response = await next(request);
+      log.info({ ...entry, principal: request.contextValues.get(principalKey)?.name, outcome: "OK" }, "audit");
+      return response;
+    } catch (error) {
+      const outcome = Code[ConnectError.from(error).code];
+      log.info({ ...entry, principal: request.contextValues.get(principalKey)?.name, outcome }, "audit");
+      throw error;
+    }
+  };
+}
+
+function stringField(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
