@@ -8,6 +8,7 @@ import { registerBrowserOrigins } from "./browser-origins.js";
 import { createDualProtocolServer } from "./listen.js";
 import { errorMappingInterceptor, routes } from "./rpc/routes.js";
 import { accessControlInterceptor } from "./security/access-control.js";
+import { clientCertificateContext } from "./security/client-certificate.js";
 import { auditInterceptor } from "./security/audit-log.js";
 import { rateLimitInterceptor } from "./security/rate-limit.js";
 
@@ -41,6 +42,7 @@ export async function buildApp(config: AppConfig, { engine, logStream }: AppDepe
       rateLimitInterceptor(config.rateLimit),
       errorMappingInterceptor(app.log),
     ],
+    contextValues: (request) => clientCertificateContext(request.raw),
     readMaxBytes: config.readMaxBytes,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     shutdownError: new ConnectError("Osiris is shutting down; retry on another instance", Code.Unavailable),

@@ -13,6 +13,8 @@ export interface ListenAddress {
 export interface TlsFiles {
   cert: Buffer;
   key: Buffer;
+  /** OSIRIS_TLS_CLIENT_CA: when set, clients must present a certificate it signed (mutual TLS). */
+  clientCa?: Buffer;
 }
 
 export interface Config {
@@ -52,6 +54,9 @@ export const settingsHelp = `Osiris reads its settings from the environment:
   OSIRIS_LOG_LEVEL            fatal, error, warn, info, debug or trace. Default info.
   OSIRIS_TLS_CERT             PEM certificate file. With OSIRIS_TLS_KEY, serves
   OSIRIS_TLS_KEY              TLS with ALPN (h2 and http/1.1). Default: cleartext.
+  OSIRIS_TLS_CLIENT_CA        PEM CA file: require client certificates it signed
+                              (mutual TLS). The certificate's subject CN becomes the
+                              principal, with role operator. Default: unset.
   OSIRIS_READ_MAX_BYTES       Largest request message in bytes. Default 4194304.
   OSIRIS_SHUTDOWN_TIMEOUT_MS  Grace for in-flight calls on SIGTERM. Default 10000.
   OSIRIS_CORS_ORIGINS         Comma-separated origins browsers may call from, e.g.
@@ -93,6 +98,9 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const tlsCert = env.OSIRIS_TLS_CERT;
   const tlsKey = env.OSIRIS_TLS_KEY;
+  if (env.OSIRIS_TLS_CLIENT_CA && !tlsCert) {
+    throw new ConfigError("OSIRIS_TLS_CLIENT_CA", "needs OSIRIS_TLS_CERT and OSIRIS_TLS_KEY: mutual TLS is TLS first");
+  }
   if (Boolean(tlsCert) !== Boolean(tlsKey)) {
     throw new ConfigError(tlsCert ? "OSIRIS_TLS_KEY" : "OSIRIS_TLS_CERT", "set both OSIRIS_TLS_CERT and OSIRIS_TLS_KEY, or neither");
   }
@@ -104,7 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     listen: parseListenAddress(env.OSIRIS_LISTEN ?? "127.0.0.1:8080"),
     engineEndpoint: parseEngineEndpoint(env.DOCKER_HOST || defaultEngineEndpoint),
     logLevel,
-    tls: tlsCert && tlsKey ? { cert: readPem("OSIRIS_TLS_CERT", tlsCert), key: readPem("OSIRIS_TLS_KEY", tlsKey) } : undefined,
+    tls: tlsCert && tlsKey ? tlsFiles(env, tlsCert, tlsKey) : undefined,
     readMaxBytes: positiveInteger("OSIRIS_READ_MAX_BYTES", env.OSIRIS_READ_MAX_BYTES, 4 * 1024 * 1024),
     shutdownTimeoutMs: positiveInteger("OSIRIS_SHUTDOWN_TIMEOUT_MS", env.OSIRIS_SHUTDOWN_TIMEOUT_MS, 10_000),
     corsOrigins: parseOrigins(env.OSIRIS_CORS_ORIGINS ?? ""),
@@ -112,11 +120,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+function tlsFiles(env: NodeJS.ProcessEnv, cert: string, key: string): TlsFiles {
+  const clientCa = env.OSIRIS_TLS_CLIENT_CA;
+  return {
+    cert: readPem("OSIRIS_TLS_CERT", cert),
+    key: readPem("OSIRIS_TLS_KEY", key),
+    clientCa: clientCa ? readPem("OSIRIS_TLS_CLIENT_CA", clientCa) : undefined,
+  };
+}
+
 function securitySettings(env: NodeJS.ProcessEnv) {
   const tokens = loadTokens(env);
   const allowInsecureRemote = env.OSIRIS_ALLOW_INSECURE_REMOTE === "1";
   const listen = parseListenAddress(env.OSIRIS_LISTEN ?? "127.0.0.1:8080");
-  if (!tokens && !allowInsecureRemote && !isLoopback(listen.host)) {
+  // A client certificate from a configured CA authenticates as well as a token does.
+  const mutualTls = Boolean(env.OSIRIS_TLS_CLIENT_CA);
+  if (!tokens && !mutualTls && !allowInsecureRemote && !isLoopback(listen.host)) {
     throw new ConfigError(
       "OSIRIS_LISTEN",
       `${listen.host} is not a loopback address and no tokens are configured; set OSIRIS_TOKENS_FILE, or OSIRIS_ALLOW_INSECURE_REMOTE=1 to accept that anyone who can reach the port owns the host`,

@@ -42,7 +42,13 @@ export function createDualProtocolServer(
   };
   if (tlsFiles) {
     const secure = http2.createSecureServer(
-      { cert: tlsFiles.cert, key: tlsFiles.key, allowHTTP1: true, maxSessionMemory: http2SessionMemoryMb },
+      {
+        cert: tlsFiles.cert,
+        key: tlsFiles.key,
+        allowHTTP1: true,
+        maxSessionMemory: http2SessionMemoryMb,
+        ...(tlsFiles.clientCa ? { ca: tlsFiles.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+      },
       handler,
     );
     return withBoundedClose(secure, secure, closeGraceMs);

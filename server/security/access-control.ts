@@ -4,6 +4,9 @@ import { principalForToken, type Principal, type TokenEntry } from "./tokens.js"
 /** Who is calling, for handlers, audit and rate limits. Undefined when authentication is off. */
 export const principalKey = createContextKey<Principal | undefined>(undefined);
 
+/** The subject of a client certificate the TLS handshake verified, if any. */
+export const clientCertificateKey = createContextKey<string | undefined>(undefined);
+
 /** RPCs a viewer may call; every other RPC changes the engine and needs an operator. */
 export const readOnlyMethods: ReadonlySet<string> = new Set<string>([]);
 
@@ -14,9 +17,15 @@ export const readOnlyMethods: ReadonlySet<string> = new Set<string>([]);
  */
 export function accessControlInterceptor(tokens: readonly TokenEntry[] | undefined): Interceptor {
   return (next) => async (request) => {
-    if (tokens === undefined) return next(request);
     const header = request.header.get("authorization") ?? "";
     const bearer = /^Bearer[ ]+(\S+)$/i.exec(header)?.[1];
+    const certificateSubject = request.contextValues.get(clientCertificateKey);
+    if (certificateSubject !== undefined && bearer === undefined) {
+      // Only a CA the operator configured can have signed it: mutual TLS is authentication.
+      request.contextValues.set(principalKey, { name: certificateSubject, role: "operator" });
+      return next(request);
+    }
+    if (tokens === undefined) return next(request);
     if (bearer === undefined) {
       throw new ConnectError('Missing credentials: send "Authorization: Bearer <token>"', Code.Unauthenticated);
     }
