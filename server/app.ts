@@ -6,6 +6,8 @@ import { ContainerService } from "./containers/container-service.js";
 import type { Engine } from "./containers/engine.js";
 import { registerBrowserOrigins } from "./browser-origins.js";
 import { createDualProtocolServer } from "./listen.js";
+import { requestLogInterceptor } from "./observability/request-log.js";
+import { registerProbes } from "./probes.js";
 import { errorMappingInterceptor, routes } from "./rpc/routes.js";
 import { accessControlInterceptor } from "./security/access-control.js";
 import { clientCertificateContext } from "./security/client-certificate.js";
@@ -30,13 +32,17 @@ export async function buildApp(config: AppConfig, { engine, logStream }: AppDepe
   const app = Fastify({
     logger: { level: config.logLevel, ...(logStream ? { stream: logStream } : {}) },
     serverFactory,
+    // The request-log interceptor writes one line per RPC instead.
+    disableRequestLogging: true,
   });
   const containers = new ContainerService(engine, app.log, { scope: config.scope, policy: config.runPolicy });
   await registerBrowserOrigins(app as unknown as FastifyInstance, config.corsOrigins);
+  registerProbes(app as unknown as FastifyInstance, engine);
   await app.register(fastifyConnectPlugin, {
     routes: routes({ containers, log: app.log }),
     // Outermost first: audit sees the final code of every call, including refusals.
     interceptors: [
+      requestLogInterceptor(app.log),
       auditInterceptor(app.log),
       accessControlInterceptor(config.tokens),
       rateLimitInterceptor(config.rateLimit),
