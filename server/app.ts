@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
-import Fastify, { type FastifyInstance, type FastifyServerFactory } from "fastify";
+import Fastify, { LogController, type FastifyInstance, type FastifyServerFactory } from "fastify";
 import type { Config } from "./config.js";
 import { ContainerService } from "./containers/container-service.js";
 import type { Engine } from "./containers/engine.js";
@@ -33,7 +33,7 @@ export async function buildApp(config: AppConfig, { engine, logStream }: AppDepe
     logger: { level: config.logLevel, ...(logStream ? { stream: logStream } : {}) },
     serverFactory,
     // The request-log interceptor writes one line per RPC instead.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   const containers = new ContainerService(engine, app.log, { scope: config.scope, policy: config.runPolicy });
   await registerBrowserOrigins(app as unknown as FastifyInstance, config.corsOrigins);
