@@ -1,5 +1,6 @@
 import { buildApp } from "./app.js";
 import { ConfigError, loadConfig, settingsHelp } from "./config.js";
+import { ContainerService } from "./containers/container-service.js";
 import { connectEngine } from "./containers/engine.js";
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
@@ -22,6 +23,9 @@ const app = await buildApp(config, { engine });
 try {
   await engine.docker.ping();
   app.log.info({ engine: engine.endpoint }, "Docker engine answers");
+  // Before serving, clear what a previous process left half-done when it was killed mid-run.
+  const removed = await new ContainerService(engine, app.log).removeAbandonedRuns(app.log);
+  if (removed.length > 0) app.log.info({ count: removed.length }, "removed containers of runs that never completed");
 } catch {
   // Serving anyway lets clients get a precise UNAVAILABLE instead of a refused connection.
   app.log.warn(

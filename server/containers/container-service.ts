@@ -90,6 +90,32 @@ export class ContainerService {
     }
   }
 
+  /**
+   * Removes managed containers left in `created` state. Run always starts
+   * what it creates, so such a container is a Run that never completed: Osiris
+   * was killed between create and start, or its rollback failed. Assumes one
+   * Osiris per engine, as a second instance mid-run would lose its container.
+   */
+  async removeAbandonedRuns(log: { info(fields: object, message: string): void }): Promise<string[]> {
+    const abandoned = await this.engine.docker
+      .listContainers({ all: true, filters: { label: [`${managedLabel}=true`], status: ["created"] } })
+      .catch((error: unknown) => {
+        throw this.translate(error, { kind: "list-containers" });
+      });
+    const removed: string[] = [];
+    for (const container of abandoned) {
+      const name = container.Names[0]?.replace(/^\//, "") ?? container.Id;
+      try {
+        await this.engine.docker.getContainer(container.Id).remove({ force: true, v: true });
+        removed.push(container.Id);
+        log.info({ containerId: container.Id, name }, "removed a container left created by a run that never completed");
+      } catch (error) {
+        this.log.warn({ containerId: container.Id, name, error: String(error) }, "could not remove an abandoned container");
+      }
+    }
+    return removed;
+  }
+
   private async checkContainerCap(signal: AbortSignal): Promise<void> {
     const cap = this.options.policy.maxManagedContainers;
     if (cap === undefined) return;

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { containerExists, docker } from "../support/engine-fixtures.js";
+import {
+  containerExists,
+  docker,
+  exitsOnSigint,
+  newTestRun,
+  removeTestContainers,
+  testImage,
+} from "../support/engine-fixtures.js";
 import { runCommand, startServerProcess, type ServerProcess } from "../support/server-process.js";
 
 async function removeByName(name: string): Promise<void> {
@@ -49,6 +56,25 @@ describe("the server process, as `npm start` runs it", () => {
 });
 
 describe("starting the server", () => {
+  it("removes managed containers left created by runs that never completed, and nothing else", async () => {
+    const run = newTestRun();
+    const managed = { ...run.labels, "io.osiris.managed": "true" };
+    try {
+      const abandoned = await docker.createContainer({ Image: testImage, name: run.name("abandoned"), Cmd: ["true"], Labels: managed });
+      const completed = await docker.createContainer({ Image: testImage, name: run.name("completed"), Cmd: exitsOnSigint(0), Labels: managed });
+      await completed.start();
+      const foreign = await docker.createContainer({ Image: testImage, name: run.name("foreign"), Cmd: ["true"], Labels: run.labels });
+      const server = await startServerProcess();
+      await server.stop();
+      assert.equal(await containerExists(abandoned.id), false, "the abandoned run was removed");
+      assert.match(server.output(), new RegExp(`"containerId":"${abandoned.id}".*removed a container left created`));
+      assert.equal((await completed.inspect()).State.Running, true, "a completed run is untouched");
+      assert.equal(await containerExists(foreign.id), true, "an unmanaged container is untouched");
+    } finally {
+      await removeTestContainers(run.id);
+    }
+  });
+
   it("exits at start with a message naming a bad setting", async () => {
     const result = await runCommand(process.execPath, ["--import", "tsx", "server/main.ts"], { OSIRIS_LISTEN: "nonsense" });
     assert.equal(result.code, 2);
