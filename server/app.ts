@@ -29,17 +29,18 @@ export type AppConfig = Pick<
 export async function buildApp(config: AppConfig, { engine, logStream }: AppDependencies): Promise<FastifyInstance> {
   const serverFactory = ((handler: Parameters<typeof createDualProtocolServer>[0]) =>
     createDualProtocolServer(handler, config.tls, config.shutdownTimeoutMs)) as unknown as FastifyServerFactory;
+  // serverFactory hands Fastify our dual-protocol server; its typings cannot follow that.
   const app = Fastify({
     logger: { level: config.logLevel, ...(logStream ? { stream: logStream } : {}) },
     serverFactory,
     // The request-log interceptor writes one line per RPC instead.
     logController: new LogController({ disableRequestLogging: true }),
-  });
+  }) as unknown as FastifyInstance;
   const containers = new ContainerService(engine, app.log, { scope: config.scope, policy: config.runPolicy });
-  await registerBrowserOrigins(app as unknown as FastifyInstance, config.corsOrigins);
-  registerProbes(app as unknown as FastifyInstance, engine);
+  await registerBrowserOrigins(app, config.corsOrigins);
+  registerProbes(app, engine);
   await app.register(fastifyConnectPlugin, {
-    routes: routes({ containers, log: app.log }),
+    routes: routes(containers),
     // Outermost first: audit sees the final code of every call, including refusals.
     interceptors: [
       requestLogInterceptor(app.log),
@@ -53,5 +54,5 @@ export async function buildApp(config: AppConfig, { engine, logStream }: AppDepe
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     shutdownError: new ConnectError("Osiris is shutting down; retry on another instance", Code.Unavailable),
   });
-  return app as unknown as FastifyInstance;
+  return app;
 }

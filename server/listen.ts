@@ -20,8 +20,6 @@ const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
  */
 const http2SessionMemoryMb = 64;
 
-const tlsServerClass = tls.Server;
-
 /** A client that opens a connection and says nothing is dropped after this long. */
 const prefaceTimeoutMs = 10_000;
 
@@ -72,7 +70,7 @@ function withBoundedClose(
   http1Server?: http.Server,
 ): net.Server {
   const sockets = new Set<net.Socket>();
-  listener.on(listener instanceof tlsServerClass ? "secureConnection" : "connection", (socket: net.Socket) => {
+  listener.on(listener instanceof tls.Server ? "secureConnection" : "connection", (socket: net.Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   });

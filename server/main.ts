@@ -24,8 +24,7 @@ try {
   await engine.docker.ping();
   app.log.info({ engine: engine.endpoint }, "Docker engine answers");
   // Before serving, clear what a previous process left half-done when it was killed mid-run.
-  const removed = await new ContainerService(engine, app.log).removeAbandonedRuns(app.log);
-  if (removed.length > 0) app.log.info({ count: removed.length }, "removed containers of runs that never completed");
+  await new ContainerService(engine, app.log).removeAbandonedRuns();
 } catch {
   // Serving anyway lets clients get a precise UNAVAILABLE instead of a refused connection.
   app.log.warn(

@@ -31,8 +31,9 @@ export interface ContainerServiceOptions {
   policy: RunPolicy;
 }
 
-/** Where the container service reports what the caller never sees (failed rollbacks). */
+/** Where the container service reports what the caller never sees (rollbacks, cleanups). */
 export interface ServiceLog {
+  info(fields: object, message: string): void;
   warn(fields: object, message: string): void;
 }
 
@@ -96,34 +97,34 @@ export class ContainerService {
    * was killed between create and start, or its rollback failed. Assumes one
    * Osiris per engine, as a second instance mid-run would lose its container.
    */
-  async removeAbandonedRuns(log: { info(fields: object, message: string): void }): Promise<string[]> {
-    const abandoned = await this.engine.docker
-      .listContainers({ all: true, filters: { label: [`${managedLabel}=true`], status: ["created"] } })
-      .catch((error: unknown) => {
-        throw this.translate(error, { kind: "list-containers" });
-      });
-    const removed: string[] = [];
-    for (const container of abandoned) {
+  async removeAbandonedRuns(): Promise<void> {
+    for (const container of await this.listManaged({ status: ["created"] })) {
       const name = container.Names[0]?.replace(/^\//, "") ?? container.Id;
       try {
-        await this.engine.docker.getContainer(container.Id).remove({ force: true, v: true });
-        removed.push(container.Id);
-        log.info({ containerId: container.Id, name }, "removed a container left created by a run that never completed");
+        await this.removeForcibly(container.Id);
+        this.log.info({ containerId: container.Id, name }, "removed a container left created by a run that never completed");
       } catch (error) {
         this.log.warn({ containerId: container.Id, name, error: String(error) }, "could not remove an abandoned container");
       }
     }
-    return removed;
+  }
+
+  private async listManaged(filters: Record<string, string[]> = {}, signal?: AbortSignal) {
+    return this.engine.docker
+      .listContainers({ all: true, filters: { ...filters, label: [`${managedLabel}=true`] }, abortSignal: signal })
+      .catch((error: unknown) => {
+        throw this.translate(error, { kind: "list-containers" });
+      });
+  }
+
+  private removeForcibly(id: string): Promise<unknown> {
+    return this.engine.docker.getContainer(id).remove({ force: true, v: true });
   }
 
   private async checkContainerCap(signal: AbortSignal): Promise<void> {
     const cap = this.options.policy.maxManagedContainers;
     if (cap === undefined) return;
-    const managed = await this.engine.docker
-      .listContainers({ all: true, filters: { label: [`${managedLabel}=true`] }, abortSignal: signal })
-      .catch((error: unknown) => {
-        throw this.translate(error, { kind: "list-containers" });
-      });
+    const managed = await this.listManaged({}, signal);
     if (managed.length >= cap) {
       throw new PolicyViolationError("OSIRIS_MAX_MANAGED_CONTAINERS", `${managed.length} managed containers exist; the cap is ${cap}`);
     }
@@ -131,7 +132,7 @@ export class ContainerService {
 
   private async removeAfterFailedRun(id: string, cause: unknown): Promise<void> {
     try {
-      await this.engine.docker.getContainer(id).remove({ force: true, v: true });
+      await this.removeForcibly(id);
     } catch (error) {
       const translated = this.translate(error, { kind: "remove-container", container: id });
       // Gone already (auto_remove) is the outcome we wanted.

@@ -1,5 +1,6 @@
 import type { Engine } from "./engine.js";
 import { pullFailure, translateEngineError } from "./engine-errors.js";
+import { requestEngine } from "./engine-request.js";
 import { ImageNotFoundError } from "./errors.js";
 import { localImageName, pullTarget, type ImageReference } from "./image-reference.js";
 import type { PullPolicy, RegistryCredentials } from "./run-spec.js";
@@ -40,7 +41,7 @@ export class ImagePuller {
       await this.pull(reference, credentials, signal);
       return;
     }
-    if (await this.isPresent(reference)) return;
+    if (await this.isPresent(reference, signal)) return;
     if (policy === "never" || reference.isImageId) {
       throw new ImageNotFoundError(
         reference.original,
@@ -50,15 +51,13 @@ export class ImagePuller {
     await this.pull(reference, credentials, signal);
   }
 
-  async isPresent(reference: ImageReference): Promise<boolean> {
+  async isPresent(reference: ImageReference, signal: AbortSignal): Promise<boolean> {
     try {
-      // dockerode does not forward abortSignal here; callers race the signal instead.
-      await this.engine.docker.getImage(localImageName(reference)).inspect();
+      await this.inspectImage(reference, signal);
       return true;
     } catch (error) {
-      const translated = translateEngineError(error, { kind: "inspect-image", image: reference.original }, this.engine.endpoint);
-      if (translated instanceof ImageNotFoundError) return false;
-      throw translated;
+      if (error instanceof ImageNotFoundError) return false;
+      throw error;
     }
   }
 
@@ -124,13 +123,22 @@ export class ImagePuller {
       (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
     }
     if (failure) throw failure;
-    const inspect = await this.engine.docker
-      .getImage(localImageName(reference))
-      .inspect()
-      .catch((error: unknown) => {
-        throw translateEngineError(error, { kind: "inspect-image", image }, this.engine.endpoint);
-      });
+    const inspect = await this.inspectImage(reference, signal);
     return { imageId: inspect.Id, digest };
+  }
+
+  /** dockerode's image inspect drops abortSignal, so this goes through requestEngine. */
+  private async inspectImage(reference: ImageReference, signal: AbortSignal): Promise<{ Id: string }> {
+    try {
+      return await requestEngine<{ Id: string }>(this.engine, {
+        method: "GET",
+        path: `/images/${localImageName(reference)}/json?`,
+        okStatuses: [200],
+        abortSignal: signal,
+      });
+    } catch (error) {
+      throw translateEngineError(error, { kind: "inspect-image", image: reference.original }, this.engine.endpoint);
+    }
   }
 }
 

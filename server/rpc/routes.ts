@@ -4,12 +4,7 @@ import { DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.j
 import { dockerServiceHandlers } from "./docker-service.js";
 import { toConnectError, type ErrorLog } from "./errors.js";
 
-export interface RouteDependencies {
-  containers: ContainerService;
-  log: ErrorLog;
-}
-
-export function routes({ containers }: RouteDependencies): (router: ConnectRouter) => void {
+export function routes(containers: ContainerService): (router: ConnectRouter) => void {
   return (router) => {
     router.service(DockerService, dockerServiceHandlers(containers));
   };
