@@ -6,7 +6,10 @@ import { ContainerService } from "./containers/container-service.js";
 import type { Engine } from "./containers/engine.js";
 import { registerBrowserOrigins } from "./browser-origins.js";
 import { createDualProtocolServer } from "./listen.js";
-import { requestLogInterceptor } from "./observability/request-log.js";
+import { EngineMonitor } from "./containers/engine-monitor.js";
+import { observeEngineCalls } from "./containers/engine-calls.js";
+import { Metrics } from "./observability/metrics.js";
+import { telemetryInterceptor } from "./observability/telemetry.js";
 import { registerProbes } from "./probes.js";
 import { errorMappingInterceptor, routes } from "./rpc/routes.js";
 import { accessControlInterceptor } from "./security/access-control.js";
@@ -37,13 +40,26 @@ export async function buildApp(config: AppConfig, { engine, logStream }: AppDepe
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
   const containers = new ContainerService(engine, app.log, { scope: config.scope, policy: config.runPolicy });
+  const metrics = new Metrics();
+  observeEngineCalls(engine, (operation, seconds, outcome) => metrics.engineSeconds.observe({ operation, outcome }, seconds));
+  const monitor = new EngineMonitor(engine);
+  await monitor.start();
+  // Long-lived streams end when closing starts; unary calls get the grace period.
+  const shutdown = new AbortController();
+  app.addHook("preClose", async () => {
+    shutdown.abort();
+    monitor.stop();
+  });
   await registerBrowserOrigins(app, config.corsOrigins);
-  registerProbes(app, engine);
+  registerProbes(app, monitor, engine.endpoint);
+  app.get("/metrics", async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
   await app.register(fastifyConnectPlugin, {
-    routes: routes(containers),
+    routes: routes({ containers, monitor, shutdown: shutdown.signal }),
     // Outermost first: audit sees the final code of every call, including refusals.
     interceptors: [
-      requestLogInterceptor(app.log),
+      telemetryInterceptor(app.log, metrics),
       auditInterceptor(app.log),
       accessControlInterceptor(config.tokens),
       rateLimitInterceptor(config.rateLimit),

@@ -32,6 +32,10 @@ export function toConnectError(error: unknown, log: ErrorLog): ConnectError {
       },
     ]);
   }
+  if ((error as { code?: unknown } | undefined)?.code === "ERR_STREAM_PREMATURE_CLOSE") {
+    // The client closed its request stream mid-call: it left, nothing failed here.
+    return new ConnectError("The client closed the stream", Code.Canceled);
+  }
   const code = codeFor(error);
   if (code !== undefined) return new ConnectError((error as Error).message, code);
   // Unexpected: the client gets no internals, the log gets everything.

@@ -1,4 +1,7 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { ServerReflection as ServerReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { principalForToken, type Principal, type TokenEntry } from "./tokens.js";
 
 /** Who is calling, for handlers, audit and rate limits. Undefined when authentication is off. */
@@ -10,6 +13,18 @@ export const clientCertificateKey = createContextKey<string | undefined>(undefin
 /** RPCs a viewer may call; every other RPC changes the engine and needs an operator. */
 export const readOnlyMethods: ReadonlySet<string> = new Set<string>([]);
 
+/** Services anyone may call: probes and schema discovery carry no credentials. */
+export const openServices: ReadonlySet<string> = new Set([
+  Health.typeName,
+  ServerReflectionV1.typeName,
+  ServerReflectionV1alpha.typeName,
+]);
+
+/** Whether a call may change the engine: it needs an operator, and is audited. */
+export function isMutating(request: { service: { typeName: string }; method: { name: string } }): boolean {
+  return !openServices.has(request.service.typeName) && !readOnlyMethods.has(request.method.name);
+}
+
 /**
  * Requires `Authorization: Bearer <token>` on every RPC when tokens are
  * configured. gRPC metadata and HTTP headers arrive the same way here, so all
@@ -17,6 +32,7 @@ export const readOnlyMethods: ReadonlySet<string> = new Set<string>([]);
  */
 export function accessControlInterceptor(tokens: readonly TokenEntry[] | undefined): Interceptor {
   return (next) => async (request) => {
+    if (openServices.has(request.service.typeName)) return next(request);
     const header = request.header.get("authorization") ?? "";
     const bearer = /^Bearer[ ]+(\S+)$/i.exec(header)?.[1];
     const certificateSubject = request.contextValues.get(clientCertificateKey);
@@ -32,7 +48,7 @@ export function accessControlInterceptor(tokens: readonly TokenEntry[] | undefin
     const principal = principalForToken(tokens, bearer);
     if (principal === undefined) throw new ConnectError("Invalid bearer token", Code.Unauthenticated);
     request.contextValues.set(principalKey, principal);
-    if (principal.role !== "operator" && !readOnlyMethods.has(request.method.name)) {
+    if (principal.role !== "operator" && isMutating(request)) {
       throw new ConnectError(
         `Principal ${JSON.stringify(principal.name)} has role ${principal.role}; ${request.method.name} needs role operator`,
         Code.PermissionDenied,

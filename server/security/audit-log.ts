@@ -1,5 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { principalKey, readOnlyMethods } from "./access-control.js";
+import { isMutating, principalKey } from "./access-control.js";
 
 export interface AuditLog {
   info(fields: object, message: string): void;
@@ -12,7 +12,7 @@ export interface AuditLog {
  */
 export function auditInterceptor(log: AuditLog): Interceptor {
   return (next) => async (request) => {
-    if (readOnlyMethods.has(request.method.name)) return next(request);
+    if (!isMutating(request)) return next(request);
     const message = (request.stream ? {} : request.message) as { image?: unknown; name?: unknown; container?: unknown };
     const entry = {
       audit: true,

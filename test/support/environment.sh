@@ -5,6 +5,7 @@
 #
 #   environment.sh serve    npm packages + a running engine + the demo image
 #   environment.sh test     the above + the local registries the tests pull from
+#   environment.sh engine   only the engine (tests use it to restart one they stopped)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -154,6 +155,7 @@ ensure_registries() {
 
 main() {
   local what="${1:-test}"
+  if [ "$what" = engine ]; then ensure_engine; return; fi
   ensure_npm_packages
   ensure_engine
   ensure_test_image

@@ -1,0 +1,97 @@
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { StopDockerContainerResponse } from "../../gen/osiris/docker/v1/docker_management_pb.js";
+import { principalKey } from "../security/access-control.js";
+import type { Metrics } from "./metrics.js";
+
+export interface RequestLog {
+  info(fields: object, message: string): void;
+}
+
+/** A client-chosen id is kept only if it is short and plain, so it cannot forge log lines. */
+const acceptableRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export type WireProtocol = "grpc" | "grpc-web" | "connect";
+
+export function wireProtocol(contentType: string | null): WireProtocol {
+  if (contentType?.startsWith("application/grpc-web")) return "grpc-web";
+  if (contentType?.startsWith("application/grpc")) return "grpc";
+  return "connect";
+}
+
+/**
+ * One log line and one set of metrics per RPC: request id, method, protocol,
+ * code, duration and principal. A stream is accounted when it ends, with the
+ * code it ended with. The id comes from `x-request-id` or is made here, and is
+ * echoed in the response headers (or error metadata) so a client can quote it.
+ */
+export function telemetryInterceptor(log: RequestLog, metrics: Metrics): Interceptor {
+  return (next) => async (request) => {
+    const started = performance.now();
+    const offered = request.header.get("x-request-id");
+    const requestId = offered && acceptableRequestId.test(offered) ? offered : randomUUID();
+    const method = request.method.name;
+    const protocol = wireProtocol(request.header.get("content-type"));
+    metrics.inFlight.inc({ method });
+    const finish = (code: string) => {
+      const seconds = (performance.now() - started) / 1000;
+      metrics.inFlight.dec({ method });
+      metrics.rpcs.inc({ method, protocol, code });
+      metrics.rpcSeconds.observe({ method, protocol, code }, seconds);
+      log.info(
+        {
+          requestId,
+          rpc: `${request.service.typeName}/${method}`,
+          protocol,
+          code,
+          durationMs: Math.round(seconds * 10_000) / 10,
+          principal: request.contextValues.get(principalKey)?.name,
+        },
+        "rpc",
+      );
+    };
+    try {
+      const response = await next(request);
+      response.header.set("x-request-id", requestId);
+      if (!response.stream) {
+        countContainers(metrics, method, response.message);
+        finish("OK");
+        return response;
+      }
+      metrics.activeStreams.inc({ method });
+      return {
+        ...response,
+        message: observeStream(response.message, (code) => {
+          metrics.activeStreams.dec({ method });
+          finish(code);
+        }),
+      };
+    } catch (error) {
+      const rpcError = ConnectError.from(error);
+      rpcError.metadata.set("x-request-id", requestId);
+      finish(Code[rpcError.code]);
+      throw rpcError;
+    }
+  };
+}
+
+function countContainers(metrics: Metrics, method: string, message: unknown): void {
+  if (method === "RunDockerContainer") metrics.containersStarted.inc();
+  if (method === "StopDockerContainer" && !(message as StopDockerContainerResponse).alreadyStopped) {
+    metrics.containersStopped.inc();
+  }
+}
+
+async function* observeStream<T>(messages: AsyncIterable<T>, done: (code: string) => void): AsyncIterable<T> {
+  // A stream the client abandons is neither completed nor failed: it was canceled.
+  let code = Code[Code.Canceled];
+  try {
+    yield* messages;
+    code = "OK";
+  } catch (error) {
+    code = Code[ConnectError.from(error).code];
+    throw error;
+  } finally {
+    done(code);
+  }
+}
