@@ -89,6 +89,37 @@ ensure_test_image() {
   rm -rf "$rootfs"
 }
 
+# A Node base image for building Osiris's own image without a registry: the
+# machine's node and npm, the libraries ldd lists, and busybox for RUN steps.
+NODE_BASE_IMAGE="osiris-test/node-base:latest"
+ensure_node_base_image() {
+  docker image inspect "$NODE_BASE_IMAGE" >/dev/null 2>&1 && return 0
+  ensure_debian_packages busybox-static
+  log "building $NODE_BASE_IMAGE from this machine's node"
+  local rootfs node lib applet
+  rootfs="$(mktemp -d)"
+  node="$(readlink -f "$(command -v node)")"
+  mkdir -p "$rootfs/bin" "$rootfs/usr/bin" "$rootfs/usr/lib" "$rootfs/tmp" "$rootfs/etc"
+  chmod 1777 "$rootfs/tmp"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in $("$rootfs/bin/busybox" --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"
+  done
+  cp "$node" "$rootfs/usr/bin/node"
+  for lib in $(ldd "$node" | grep -o '/[^ ]*'); do
+    mkdir -p "$rootfs$(dirname "$lib")"
+    cp -L "$lib" "$rootfs$lib"
+  done
+  cp -a "$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")" "$rootfs/usr/lib/npm"
+  ln -s ../lib/npm/bin/npm-cli.js "$rootfs/usr/bin/npm"
+  # npm-cli.js starts with #!/usr/bin/env node.
+  ln -s /bin/env "$rootfs/usr/bin/env"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000:node:/home/node:/bin/sh\n' > "$rootfs/etc/passwd"
+  printf 'root:x:0:\nnode:x:1000:\n' > "$rootfs/etc/group"
+  tar -C "$rootfs" -c . | docker import --change 'ENV PATH=/usr/bin:/bin' - "$NODE_BASE_IMAGE" >/dev/null
+  rm -rf "$rootfs"
+}
+
 registry_config() {
   local addr="$1" dir="$2" auth="$3"
   cat <<YAML
@@ -161,6 +192,7 @@ main() {
   ensure_test_image
   if [ "$what" = test ]; then
     ensure_registries
+    ensure_node_base_image
   fi
 }
 
