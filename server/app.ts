@@ -16,6 +16,7 @@ import { accessControlInterceptor } from "./security/access-control.js";
 import { clientCertificateContext } from "./security/client-certificate.js";
 import { auditInterceptor } from "./security/audit-log.js";
 import { rateLimitInterceptor } from "./security/rate-limit.js";
+import { streamLimitInterceptor } from "./security/stream-limit.js";
 
 export interface AppDependencies {
   engine: Engine;
@@ -25,7 +26,7 @@ export interface AppDependencies {
 
 export type AppConfig = Pick<
   Config,
-  "logLevel" | "tls" | "readMaxBytes" | "shutdownTimeoutMs" | "corsOrigins" | "tokens" | "scope" | "runPolicy" | "rateLimit"
+  "logLevel" | "tls" | "readMaxBytes" | "shutdownTimeoutMs" | "corsOrigins" | "tokens" | "scope" | "runPolicy" | "rateLimit" | "maxStreamsPerPrincipal"
 >;
 
 /** The Fastify app with every route registered; it does not listen, so tests can use it directly. */
@@ -63,6 +64,7 @@ export async function buildApp(config: AppConfig, { engine, logStream }: AppDepe
       auditInterceptor(app.log),
       accessControlInterceptor(config.tokens),
       rateLimitInterceptor(config.rateLimit),
+      streamLimitInterceptor(config.maxStreamsPerPrincipal),
       errorMappingInterceptor(app.log),
     ],
     contextValues: (request) => clientCertificateContext(request.raw),

@@ -42,6 +42,8 @@ export interface Config {
   runPolicy: RunPolicy;
   /** OSIRIS_RATE_LIMIT: calls per second per principal; default 50, burst twice that. */
   rateLimit: RateLimit;
+  /** OSIRIS_MAX_STREAMS_PER_PRINCIPAL: open server streams per principal; default 100. */
+  maxStreamsPerPrincipal: number;
 }
 
 /** One line per setting, shown by --help. */
@@ -80,6 +82,7 @@ Security:
   OSIRIS_MAX_CPU_MILLICORES   When set, every run must set a CPU limit at most this.
   OSIRIS_MAX_MANAGED_CONTAINERS  Cap on managed containers. Default: no cap.
   OSIRIS_RATE_LIMIT           Calls per second per principal (burst: twice). Default 50.
+  OSIRIS_MAX_STREAMS_PER_PRINCIPAL  Open streams per principal. Default 100.
 `;
 
 const logLevels = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
@@ -150,6 +153,7 @@ function securitySettings(env: NodeJS.ProcessEnv) {
     scope: scope as "managed" | "all",
     runPolicy: runPolicy(env),
     rateLimit: { perSecond, burst: perSecond * 2 },
+    maxStreamsPerPrincipal: positiveInteger("OSIRIS_MAX_STREAMS_PER_PRINCIPAL", env.OSIRIS_MAX_STREAMS_PER_PRINCIPAL, 100),
   };
 }
 

@@ -32,28 +32,39 @@ export function isMutating(request: { service: { typeName: string }; method: { n
  */
 export function accessControlInterceptor(tokens: readonly TokenEntry[] | undefined): Interceptor {
   return (next) => async (request) => {
+    const caller = identify(request.header.get("authorization"), request.contextValues.get(clientCertificateKey), tokens);
+    if (typeof caller === "object") request.contextValues.set(principalKey, caller);
+    // Open services need no credentials, but a caller who sends them is still known (for limits and logs).
     if (openServices.has(request.service.typeName)) return next(request);
-    const header = request.header.get("authorization") ?? "";
-    const bearer = /^Bearer[ ]+(\S+)$/i.exec(header)?.[1];
-    const certificateSubject = request.contextValues.get(clientCertificateKey);
-    if (certificateSubject !== undefined && bearer === undefined) {
-      // Only a CA the operator configured can have signed it: mutual TLS is authentication.
-      request.contextValues.set(principalKey, { name: certificateSubject, role: "operator" });
+    if (typeof caller === "object") {
+      if (caller.role !== "operator" && isMutating(request)) {
+        throw new ConnectError(
+          `Principal ${JSON.stringify(caller.name)} has role ${caller.role}; ${request.method.name} needs role operator`,
+          Code.PermissionDenied,
+        );
+      }
       return next(request);
     }
     if (tokens === undefined) return next(request);
-    if (bearer === undefined) {
-      throw new ConnectError('Missing credentials: send "Authorization: Bearer <token>"', Code.Unauthenticated);
-    }
-    const principal = principalForToken(tokens, bearer);
-    if (principal === undefined) throw new ConnectError("Invalid bearer token", Code.Unauthenticated);
-    request.contextValues.set(principalKey, principal);
-    if (principal.role !== "operator" && isMutating(request)) {
-      throw new ConnectError(
-        `Principal ${JSON.stringify(principal.name)} has role ${principal.role}; ${request.method.name} needs role operator`,
-        Code.PermissionDenied,
-      );
-    }
-    return next(request);
+    throw caller === "missing"
+      ? new ConnectError('Missing credentials: send "Authorization: Bearer <token>"', Code.Unauthenticated)
+      : new ConnectError("Invalid bearer token", Code.Unauthenticated);
   };
+}
+
+/**
+ * Who the caller is: a bearer token's principal, else a verified client
+ * certificate's subject (only a CA the operator configured can have signed it).
+ * "missing" when it sent neither, "invalid" when its token matches nobody.
+ */
+function identify(
+  authorization: string | null,
+  certificateSubject: string | undefined,
+  tokens: readonly TokenEntry[] | undefined,
+): Principal | "missing" | "invalid" {
+  const bearer = /^Bearer[ ]+(\S+)$/i.exec(authorization ?? "")?.[1];
+  const byToken = bearer !== undefined && tokens !== undefined ? principalForToken(tokens, bearer) : undefined;
+  if (byToken) return byToken;
+  if (certificateSubject !== undefined) return { name: certificateSubject, role: "operator" };
+  return bearer === undefined ? "missing" : "invalid";
 }

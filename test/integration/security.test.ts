@@ -4,10 +4,11 @@ import { after, before, describe, it } from "node:test";
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ContainerState, DockerService, type RunDockerContainerRequestSchema } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { openRunPolicy } from "../../server/containers/run-policy.js";
 import { parseTokenList } from "../../server/security/tokens.js";
-import { docker, exitsOnSigint, newTestRun, removeTestContainers, testImage } from "../support/engine-fixtures.js";
+import { docker, eventually, exitsOnSigint, newTestRun, removeTestContainers, testImage } from "../support/engine-fixtures.js";
 import { rpcError } from "../support/rpc-assertions.js";
 import { protocols, startTestServer, type TestServer } from "../support/test-server.js";
 
@@ -216,5 +217,56 @@ describe("limits", () => {
     }
     assert.ok(codes.includes(Code.NotFound), "calls within the burst reach the handler");
     assert.equal(codes.at(-1), Code.ResourceExhausted);
+  });
+});
+
+describe("open streams per principal", () => {
+  const aliceToken = `alice-${randomUUID()}`;
+  const bobToken = `bob-${randomUUID()}`;
+  const viewers = parseTokenList(
+    JSON.stringify([
+      { principal: "alice", role: "viewer", token: aliceToken },
+      { principal: "bob", role: "viewer", token: bobToken },
+    ]),
+  );
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer(undefined, { tokens: viewers, maxStreamsPerPrincipal: 2 });
+  });
+  after(async () => server.close());
+
+  it("refuses a third open stream with RESOURCE_EXHAUSTED, counts each principal apart, and frees a slot when one closes", async () => {
+    const health = createClient(Health, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const open = (token: string) => {
+      const controller = new AbortController();
+      const messages = health.watch({ service: "" }, { signal: controller.signal, ...bearer(token) })[Symbol.asyncIterator]();
+      return { close: () => controller.abort(), first: messages.next() };
+    };
+    const first = open(aliceToken);
+    const second = open(aliceToken);
+    await Promise.all([first.first, second.first]);
+
+    const refused = await rpcError(open(aliceToken).first);
+    assert.equal(refused.code, Code.ResourceExhausted);
+    assert.match(refused.rawMessage, /"alice"/);
+
+    const bobs = open(bobToken);
+    assert.equal((await bobs.first).done, false, "another principal has a count of its own");
+
+    first.close();
+    assert.ok(
+      await eventually(async () => {
+        const attempt = open(aliceToken);
+        const opened = await attempt.first.then(
+          () => true,
+          () => false,
+        );
+        attempt.close();
+        return opened;
+      }, 5000),
+      "closing a stream frees its slot",
+    );
+    second.close();
+    bobs.close();
   });
 });

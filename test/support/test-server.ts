@@ -35,6 +35,7 @@ export async function startTestServer(
       scope: "managed",
       runPolicy: openRunPolicy,
       rateLimit: { perSecond: 1000, burst: 2000 },
+      maxStreamsPerPrincipal: 100,
       ...overrides,
     },
     { engine, logStream },

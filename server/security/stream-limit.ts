@@ -1,0 +1,49 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { principalKey } from "./access-control.js";
+
+/**
+ * Caps the server streams one principal may hold open at once (one shared
+ * count when authentication is off). Streams are long-lived, so a client that
+ * opens them in a loop would otherwise pin memory and engine connections.
+ */
+export function streamLimitInterceptor(maxStreamsPerPrincipal: number): Interceptor {
+  const open = new Map<string, number>();
+  return (next) => async (request) => {
+    if (request.method.methodKind !== "server_streaming" && request.method.methodKind !== "bidi_streaming") {
+      return next(request);
+    }
+    const who = request.contextValues.get(principalKey)?.name ?? "";
+    const count = open.get(who) ?? 0;
+    if (count >= maxStreamsPerPrincipal) {
+      throw new ConnectError(
+        `Too many open streams: at most ${maxStreamsPerPrincipal}${who ? ` for ${JSON.stringify(who)}` : ""}; close one first`,
+        Code.ResourceExhausted,
+      );
+    }
+    open.set(who, count + 1);
+    const release = () => {
+      const left = (open.get(who) ?? 1) - 1;
+      if (left === 0) open.delete(who);
+      else open.set(who, left);
+    };
+    try {
+      const response = await next(request);
+      if (!response.stream) {
+        release();
+        return response;
+      }
+      return { ...response, message: releasedWhenDone(response.message, release) };
+    } catch (error) {
+      release();
+      throw error;
+    }
+  };
+}
+
+async function* releasedWhenDone<T>(messages: AsyncIterable<T>, release: () => void): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } finally {
+    release();
+  }
+}
