@@ -73,6 +73,9 @@ Security:
   OSIRIS_ALLOW_INSECURE_REMOTE  1 to listen beyond loopback without tokens. Default 0.
   OSIRIS_SCOPE                managed (only io.osiris.managed=true containers) or all.
                               Default managed.
+  OSIRIS_BIND_MOUNT_ALLOWLIST Comma-separated host folders whose contents may be
+                              bind-mounted. Default: none, every bind mount refused.
+                              The Docker socket is never mountable.
   OSIRIS_ALLOWED_IMAGES       Comma-separated repository patterns, * as wildcard,
                               e.g. 127.0.0.1:5000/*. Default: any image.
   OSIRIS_HOST_PORT_RANGE      Host ports clients may publish on, min-max. Default
@@ -183,7 +186,12 @@ function runPolicy(env: NodeJS.ProcessEnv): RunPolicy {
     const value = env[setting];
     return value === undefined || value === "" ? undefined : positiveInteger(setting, value, 0) * scale;
   };
+  const bindMountAllowlist = (env.OSIRIS_BIND_MOUNT_ALLOWLIST ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "");
+  for (const folder of bindMountAllowlist) {
+    if (!folder.startsWith("/")) throw new ConfigError("OSIRIS_BIND_MOUNT_ALLOWLIST", `${JSON.stringify(folder)} is not an absolute path`);
+  }
   return {
+    bindMountAllowlist,
     allowedImages: (env.OSIRIS_ALLOWED_IMAGES ?? "").split(",").map((p) => p.trim()).filter((p) => p !== ""),
     hostPortMin: min,
     hostPortMax: max,

@@ -20,6 +20,12 @@ export function createOptions(spec: RunSpec): ContainerCreateOptions {
     HostConfig: {
       PortBindings: portBindings,
       AutoRemove: spec.autoRemove,
+      Mounts: spec.mounts.map((mount) => ({
+        Type: mount.type,
+        Source: mount.source,
+        Target: mount.target,
+        ReadOnly: mount.readOnly,
+      })),
       RestartPolicy: {
         Name: spec.restartPolicy.mode === "no" ? "" : spec.restartPolicy.mode,
         MaximumRetryCount: spec.restartPolicy.maxRetryCount,

@@ -1,4 +1,9 @@
-import type { RunSpec } from "./run-spec.js";
+import { realpathSync } from "node:fs";
+import path from "node:path";
+import type { MountSpec, RunSpec } from "./run-spec.js";
+
+/** Where engines put their API socket. Mounting it, or a folder holding it, hands over the engine. */
+const dockerSocketPaths = ["/var/run/docker.sock", "/run/docker.sock"];
 
 /**
  * What an operator allows clients to run. The API has no field for
@@ -6,6 +11,8 @@ import type { RunSpec } from "./run-spec.js";
  * profiles or bind mounts at all; this covers what it does expose.
  */
 export interface RunPolicy {
+  /** Host folders whose contents may be bind-mounted; empty refuses every bind mount. */
+  bindMountAllowlist: string[];
   /** Repository patterns (`*` matches anything, e.g. `127.0.0.1:5000/*`); empty allows every image. */
   allowedImages: string[];
   /** Lowest and highest host port a client may ask for; 0 (engine's choice) is always allowed. */
@@ -17,7 +24,7 @@ export interface RunPolicy {
   maxManagedContainers?: number;
 }
 
-export const openRunPolicy: RunPolicy = { allowedImages: [], hostPortMin: 1024, hostPortMax: 65535 };
+export const openRunPolicy: RunPolicy = { bindMountAllowlist: [], allowedImages: [], hostPortMin: 1024, hostPortMax: 65535 };
 
 /** A request the operator's policy forbids; `rule` is the setting that forbids it. */
 export class PolicyViolationError extends Error {
@@ -43,6 +50,9 @@ export function checkRunPolicy(spec: RunSpec, policy: RunPolicy): void {
       );
     }
   }
+  for (const mount of spec.mounts) {
+    if (mount.type === "bind") checkBindMount(mount, policy.bindMountAllowlist);
+  }
   if (policy.maxMemoryBytes !== undefined && (spec.memoryBytes === undefined || spec.memoryBytes > policy.maxMemoryBytes)) {
     throw new PolicyViolationError(
       "OSIRIS_MAX_MEMORY_BYTES",
@@ -55,6 +65,37 @@ export function checkRunPolicy(spec: RunSpec, policy: RunPolicy): void {
       `a CPU limit must be set and at most ${policy.maxNanoCpus / 1_000_000} millicores`,
     );
   }
+}
+
+function checkBindMount(mount: MountSpec, allowlist: string[]): void {
+  const lexical = path.posix.normalize(mount.source);
+  // Where Osiris shares the host's filesystem, follow symlinks as the engine will.
+  const resolved = resolvedPath(lexical);
+  for (const candidate of new Set([lexical, resolved])) {
+    if (dockerSocketPaths.some((socket) => isSameOrInside(socket, candidate))) {
+      throw new PolicyViolationError("DOCKER_SOCKET", `bind mount of ${JSON.stringify(mount.source)} would expose the Docker socket; it is never allowed`);
+    }
+    if (!allowlist.some((allowed) => isSameOrInside(candidate, path.posix.normalize(allowed)))) {
+      throw new PolicyViolationError(
+        "OSIRIS_BIND_MOUNT_ALLOWLIST",
+        `bind mount of ${JSON.stringify(candidate)} is not under an allowed host folder`,
+      );
+    }
+  }
+}
+
+function resolvedPath(hostPath: string): string {
+  try {
+    return realpathSync(hostPath);
+  } catch {
+    return hostPath;
+  }
+}
+
+/** Segment-wise: /srv/data contains /srv/data/x but not /srv/database. */
+function isSameOrInside(child: string, parent: string): boolean {
+  const relative = path.posix.relative(parent, child);
+  return relative === "" || (!relative.startsWith("..") && !path.posix.isAbsolute(relative));
 }
 
 function globMatches(pattern: string, value: string): boolean {

@@ -17,6 +17,15 @@ export interface RunSpec {
   user?: string;
   autoRemove: boolean;
   registryAuth?: RegistryCredentials;
+  mounts: MountSpec[];
+}
+
+export interface MountSpec {
+  type: "volume" | "bind" | "tmpfs";
+  /** Host path (bind), volume name (volume), or empty (tmpfs). */
+  source: string;
+  target: string;
+  readOnly: boolean;
 }
 
 export type TransportProtocol = "tcp" | "udp" | "sctp";

@@ -3,6 +3,7 @@ import { containerNameProblem, containerReferenceProblem } from "../containers/c
 import { parseImageReference, type ImageReference } from "../containers/image-reference.js";
 import { reservedLabelPrefix } from "../containers/labels.js";
 import type {
+  MountSpec,
   PortSpec,
   PullPolicy as DomainPullPolicy,
   RegistryCredentials,
@@ -13,9 +14,11 @@ import type {
 } from "../containers/run-spec.js";
 import { normaliseSignal } from "../containers/signals.js";
 import {
+  MountType,
   Protocol,
   PullPolicy,
   RestartPolicyMode,
+  type Mount,
   type PortMapping,
   type RegistryAuth,
   type Resources,
@@ -97,6 +100,7 @@ export function runSpecFromRequest(request: RunDockerContainerRequest): RunSpec 
     violations.add("auto_remove", `cannot be combined with restart policy "${restartPolicy.mode}"`);
   }
   const limits = resourceLimits(request.resources, violations);
+  const mounts = mountSpecs(request.mounts, violations);
   if (request.workingDir !== "" && !request.workingDir.startsWith("/")) {
     violations.add("working_dir", "must be an absolute path");
   }
@@ -119,6 +123,7 @@ export function runSpecFromRequest(request: RunDockerContainerRequest): RunSpec 
     user: request.user || undefined,
     autoRemove: request.autoRemove,
     registryAuth: registryCredentials(request.registryAuth),
+    mounts,
   };
 }
 
@@ -196,6 +201,38 @@ function portSpecs(ports: PortMapping[], violations: Violations): PortSpec[] {
     if (first === undefined) seen.set(key, index);
     else violations.add(field, `container port ${key} is already published by ports[${first}]`);
     return { containerPort: port.containerPort, hostPort: port.hostPort, hostIp: port.hostIp, protocol: protocol ?? "tcp" };
+  });
+}
+
+const mountTypes: Record<number, MountSpec["type"]> = {
+  [MountType.VOLUME]: "volume",
+  [MountType.BIND]: "bind",
+  [MountType.TMPFS]: "tmpfs",
+};
+/** Docker's volume name rule. */
+const volumeNamePattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+function mountSpecs(mounts: Mount[], violations: Violations): MountSpec[] {
+  const targets = new Map<string, number>();
+  return mounts.map((mount, index) => {
+    const field = `mounts[${index}]`;
+    const type = mountTypes[mount.type];
+    if (type === undefined) violations.add(`${field}.type`, "must be MOUNT_TYPE_VOLUME, MOUNT_TYPE_BIND or MOUNT_TYPE_TMPFS");
+    if (!mount.target.startsWith("/") || mount.target === "/" || mount.target.includes("\0")) {
+      violations.add(`${field}.target`, "must be an absolute path other than /");
+    } else {
+      const first = targets.get(mount.target);
+      if (first === undefined) targets.set(mount.target, index);
+      else violations.add(`${field}.target`, `${mount.target} is already mounted by mounts[${first}]`);
+    }
+    if (type === "bind" && (!mount.source.startsWith("/") || mount.source.includes("\0"))) {
+      violations.add(`${field}.source`, "must be an absolute host path");
+    }
+    if (type === "volume" && !volumeNamePattern.test(mount.source)) {
+      violations.add(`${field}.source`, "must be a volume name matching [a-zA-Z0-9][a-zA-Z0-9_.-]+");
+    }
+    if (type === "tmpfs" && mount.source !== "") violations.add(`${field}.source`, "must be empty for tmpfs");
+    return { type: type ?? "volume", source: mount.source, target: mount.target, readOnly: mount.readOnly };
   });
 }
 

@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { after, before, describe, it } from "node:test";
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
-import { ContainerState, DockerService, type RunDockerContainerRequestSchema } from "../../gen/osiris/docker/v1/docker_management_pb.js";
+import { ContainerState, DockerService, MountType, type RunDockerContainerRequestSchema } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { openRunPolicy } from "../../server/containers/run-policy.js";
 import { parseTokenList } from "../../server/security/tokens.js";
 import { docker, eventually, exitsOnSigint, newTestRun, removeTestContainers, testImage } from "../support/engine-fixtures.js";
@@ -268,5 +272,89 @@ describe("open streams per principal", () => {
     );
     second.close();
     bobs.close();
+  });
+});
+
+describe("mounts", () => {
+  const run = newTestRun();
+  const allowed = mkdtempSync(join(tmpdir(), "osiris-test-mounts-"));
+  const volume = `osiris-test-${run.id}`;
+  let server: TestServer;
+  before(async () => {
+    mkdirSync(join(allowed, "data"));
+    symlinkSync("/run", join(allowed, "escape"));
+    server = await startTestServer(undefined, { runPolicy: { ...openRunPolicy, bindMountAllowlist: [allowed, "/"] } });
+  });
+  after(async () => {
+    await removeTestContainers(run.id);
+    await docker.getVolume(volume).remove().catch(() => undefined);
+    await server.close();
+    rmSync(allowed, { recursive: true, force: true });
+  });
+
+  const runWith = (mounts: MessageInitShape<typeof RunDockerContainerRequestSchema>["mounts"], command = exitsOnSigint(0)) =>
+    server.client("grpc").runDockerContainer({ image: testImage, command, labels: run.labels, mounts });
+
+  it("bind-mounts a folder under the allowlist, read-write", async () => {
+    const { container } = await runWith(
+      [{ type: MountType.BIND, source: join(allowed, "data"), target: "/data" }],
+      ["sh", "-c", "echo written-inside > /data/out; sleep 60"],
+    );
+    assert.equal(container?.state, ContainerState.RUNNING);
+    assert.ok(await eventually(async () => existsSync(join(allowed, "data", "out"))));
+    assert.equal(readFileSync(join(allowed, "data", "out"), "utf8").trim(), "written-inside");
+  });
+
+  for (const [title, source, rule] of [
+    ["the Docker socket itself", "/var/run/docker.sock", "DOCKER_SOCKET"],
+    ["a folder holding the Docker socket", "/run", "DOCKER_SOCKET"],
+    ["the host root, even when / is on the allowlist", "/", "DOCKER_SOCKET"],
+    ["a symlink under an allowed folder that leads to the socket's folder", join(allowed, "escape"), "DOCKER_SOCKET"],
+  ] as const) {
+    it(`refuses to bind-mount ${title}`, async () => {
+      const error = await rpcError(runWith([{ type: MountType.BIND, source, target: "/host" }]));
+      assert.equal(error.code, Code.PermissionDenied);
+      assert.match(error.rawMessage, new RegExp(`^Refused by policy ${rule}`));
+    });
+  }
+
+  it("refuses a bind mount outside the allowlist, and every bind mount when the allowlist is empty", async () => {
+    const strict = await startTestServer();
+    try {
+      const error = await rpcError(
+        strict.client("grpc").runDockerContainer({
+          image: testImage,
+          labels: run.labels,
+          mounts: [{ type: MountType.BIND, source: join(allowed, "data"), target: "/data" }],
+        }),
+      );
+      assert.equal(error.code, Code.PermissionDenied);
+      assert.match(error.rawMessage, /^Refused by policy OSIRIS_BIND_MOUNT_ALLOWLIST/);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it("mounts a named volume and a tmpfs, which need no allowlist", async () => {
+    const { container } = await runWith([
+      { type: MountType.VOLUME, source: volume, target: "/cache" },
+      { type: MountType.TMPFS, target: "/scratch", readOnly: false },
+    ]);
+    const inspect = await docker.getContainer(container!.id).inspect();
+    const types = inspect.Mounts.map((mount) => `${mount.Type}:${mount.Destination}`).sort();
+    assert.deepEqual(types, ["tmpfs:/scratch", "volume:/cache"]);
+  });
+
+  it("answers INVALID_ARGUMENT for malformed mounts", async () => {
+    const error = await rpcError(
+      runWith([
+        { type: MountType.UNSPECIFIED, target: "/a" },
+        { type: MountType.BIND, source: "relative/path", target: "relative" },
+        { type: MountType.VOLUME, source: "bad name", target: "/a" },
+      ]),
+    );
+    assert.equal(error.code, Code.InvalidArgument);
+    const fields = error.findDetails(BadRequestSchema).flatMap((detail) => detail.fieldViolations.map((v) => v.field));
+    assert.deepEqual(fields.sort(), ["mounts[0].type", "mounts[1].source", "mounts[1].target", "mounts[2].source", "mounts[2].target"]);
   });
 });

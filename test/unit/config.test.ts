@@ -63,6 +63,8 @@ describe("security configuration", () => {
     [{ OSIRIS_MAX_MEMORY_BYTES: "lots" }, "OSIRIS_MAX_MEMORY_BYTES"],
     [{ OSIRIS_CORS_ORIGINS: "http://ok.example/path" }, "OSIRIS_CORS_ORIGINS"],
     [{ OSIRIS_TLS_CLIENT_CA: "/ca.pem" }, "OSIRIS_TLS_CLIENT_CA"],
+    [{ OSIRIS_BIND_MOUNT_ALLOWLIST: "srv/data" }, "OSIRIS_BIND_MOUNT_ALLOWLIST"],
+    [{ OSIRIS_MAX_STREAMS_PER_PRINCIPAL: "0" }, "OSIRIS_MAX_STREAMS_PER_PRINCIPAL"],
   ] as const) {
     it(`names ${setting} when it is wrong (${JSON.stringify(env)})`, () => {
       assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && error.setting === setting);

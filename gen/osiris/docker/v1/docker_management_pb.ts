@@ -29,7 +29,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file osiris/docker/v1/docker_management.proto.
  */
 export const file_osiris_docker_v1_docker_management: GenFile = /*@__PURE__*/
-  fileDesc("Cihvc2lyaXMvZG9ja2VyL3YxL2RvY2tlcl9tYW5hZ2VtZW50LnByb3RvEhBvc2lyaXMuZG9ja2VyLnYxIv0EChlSdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0Eg0KBWltYWdlGAEgASgJEgwKBG5hbWUYAiABKAkSQQoDZW52GAMgAygLMjQub3NpcmlzLmRvY2tlci52MS5SdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0LkVudkVudHJ5EiwKBXBvcnRzGAQgAygLMh0ub3NpcmlzLmRvY2tlci52MS5Qb3J0TWFwcGluZxIPCgdjb21tYW5kGAUgAygJEhIKCmVudHJ5cG9pbnQYBiADKAkSRwoGbGFiZWxzGAcgAygLMjcub3NpcmlzLmRvY2tlci52MS5SdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0LkxhYmVsc0VudHJ5EjEKC3B1bGxfcG9saWN5GAggASgOMhwub3NpcmlzLmRvY2tlci52MS5QdWxsUG9saWN5EjcKDnJlc3RhcnRfcG9saWN5GAkgASgLMh8ub3NpcmlzLmRvY2tlci52MS5SZXN0YXJ0UG9saWN5Ei4KCXJlc291cmNlcxgKIAEoCzIbLm9zaXJpcy5kb2NrZXIudjEuUmVzb3VyY2VzEhMKC3dvcmtpbmdfZGlyGAsgASgJEgwKBHVzZXIYDCABKAkSEwoLYXV0b19yZW1vdmUYDSABKAgSNQoNcmVnaXN0cnlfYXV0aBgOIAEoCzIeLm9zaXJpcy5kb2NrZXIudjEuUmVnaXN0cnlBdXRoGioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJeChpSdW5Eb2NrZXJDb250YWluZXJSZXNwb25zZRIuCgljb250YWluZXIYASABKAsyGy5vc2lyaXMuZG9ja2VyLnYxLkNvbnRhaW5lchIQCgh3YXJuaW5ncxgCIAMoCSKRAQoaU3RvcERvY2tlckNvbnRhaW5lclJlcXVlc3QSEQoJY29udGFpbmVyGAEgASgJEhwKD3RpbWVvdXRfc2Vjb25kcxgCIAEoDUgAiAEBEg4KBnNpZ25hbBgDIAEoCRIeChZpZ25vcmVfYWxyZWFkeV9zdG9wcGVkGAQgASgIQhIKEF90aW1lb3V0X3NlY29uZHMiZgobU3RvcERvY2tlckNvbnRhaW5lclJlc3BvbnNlEi4KCWNvbnRhaW5lchgBIAEoCzIbLm9zaXJpcy5kb2NrZXIudjEuQ29udGFpbmVyEhcKD2FscmVhZHlfc3RvcHBlZBgCIAEoCCJ3CgtQb3J0TWFwcGluZxIWCg5jb250YWluZXJfcG9ydBgBIAEoDRIRCglob3N0X3BvcnQYAiABKA0SDwoHaG9zdF9pcBgDIAEoCRIsCghwcm90b2NvbBgEIAEoDjIaLm9zaXJpcy5kb2NrZXIudjEuUHJvdG9jb2wiWwoNUmVzdGFydFBvbGljeRIxCgRtb2RlGAEgASgOMiMub3NpcmlzLmRvY2tlci52MS5SZXN0YXJ0UG9saWN5TW9kZRIXCg9tYXhfcmV0cnlfY291bnQYAiABKA0iVwoJUmVzb3VyY2VzEhQKDG1lbW9yeV9ieXRlcxgBIAEoAxIYCg5jcHVfbWlsbGljb3JlcxgCIAEoDUgAEhMKCW5hbm9fY3B1cxgDIAEoA0gAQgUKA2NwdSJiCgxSZWdpc3RyeUF1dGgSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFgoOaWRlbnRpdHlfdG9rZW4YAyABKAkSFgoOc2VydmVyX2FkZHJlc3MYBCABKAki6wMKCUNvbnRhaW5lchIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg0KBWltYWdlGAMgASgJEhAKCGltYWdlX2lkGAQgASgJEi8KBXN0YXRlGAUgASgOMiAub3NpcmlzLmRvY2tlci52MS5Db250YWluZXJTdGF0ZRIRCglleGl0X2NvZGUYBiABKAUSEgoKb29tX2tpbGxlZBgHIAEoCBIsCgVwb3J0cxgIIAMoCzIdLm9zaXJpcy5kb2NrZXIudjEuUG9ydE1hcHBpbmcSNwoGbGFiZWxzGAkgAygLMicub3NpcmlzLmRvY2tlci52MS5Db250YWluZXIuTGFiZWxzRW50cnkSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc3RhcnRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWVycm9yGA0gASgJEhUKDXJlc3RhcnRfY291bnQYDiABKA0aLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASpbCghQcm90b2NvbBIYChRQUk9UT0NPTF9VTlNQRUNJRklFRBAAEhAKDFBST1RPQ09MX1RDUBABEhAKDFBST1RPQ09MX1VEUBACEhEKDVBST1RPQ09MX1NDVFAQAyp4CgpQdWxsUG9saWN5EhsKF1BVTExfUE9MSUNZX1VOU1BFQ0lGSUVEEAASHgoaUFVMTF9QT0xJQ1lfSUZfTk9UX1BSRVNFTlQQARIWChJQVUxMX1BPTElDWV9BTFdBWVMQAhIVChFQVUxMX1BPTElDWV9ORVZFUhADKsABChFSZXN0YXJ0UG9saWN5TW9kZRIjCh9SRVNUQVJUX1BPTElDWV9NT0RFX1VOU1BFQ0lGSUVEEAASGgoWUkVTVEFSVF9QT0xJQ1lfTU9ERV9OTxABEh4KGlJFU1RBUlRfUE9MSUNZX01PREVfQUxXQVlTEAISJgoiUkVTVEFSVF9QT0xJQ1lfTU9ERV9VTkxFU1NfU1RPUFBFRBADEiIKHlJFU1RBUlRfUE9MSUNZX01PREVfT05fRkFJTFVSRRAEKvsBCg5Db250YWluZXJTdGF0ZRIfChtDT05UQUlORVJfU1RBVEVfVU5TUEVDSUZJRUQQABIbChdDT05UQUlORVJfU1RBVEVfQ1JFQVRFRBABEhsKF0NPTlRBSU5FUl9TVEFURV9SVU5OSU5HEAISGgoWQ09OVEFJTkVSX1NUQVRFX1BBVVNFRBADEh4KGkNPTlRBSU5FUl9TVEFURV9SRVNUQVJUSU5HEAQSHAoYQ09OVEFJTkVSX1NUQVRFX1JFTU9WSU5HEAUSGgoWQ09OVEFJTkVSX1NUQVRFX0VYSVRFRBAGEhgKFENPTlRBSU5FUl9TVEFURV9ERUFEEAcy9AEKDURvY2tlclNlcnZpY2USbwoSUnVuRG9ja2VyQ29udGFpbmVyEisub3NpcmlzLmRvY2tlci52MS5SdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0Giwub3NpcmlzLmRvY2tlci52MS5SdW5Eb2NrZXJDb250YWluZXJSZXNwb25zZRJyChNTdG9wRG9ja2VyQ29udGFpbmVyEiwub3NpcmlzLmRvY2tlci52MS5TdG9wRG9ja2VyQ29udGFpbmVyUmVxdWVzdBotLm9zaXJpcy5kb2NrZXIudjEuU3RvcERvY2tlckNvbnRhaW5lclJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Cihvc2lyaXMvZG9ja2VyL3YxL2RvY2tlcl9tYW5hZ2VtZW50LnByb3RvEhBvc2lyaXMuZG9ja2VyLnYxIqYFChlSdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0Eg0KBWltYWdlGAEgASgJEgwKBG5hbWUYAiABKAkSQQoDZW52GAMgAygLMjQub3NpcmlzLmRvY2tlci52MS5SdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0LkVudkVudHJ5EiwKBXBvcnRzGAQgAygLMh0ub3NpcmlzLmRvY2tlci52MS5Qb3J0TWFwcGluZxIPCgdjb21tYW5kGAUgAygJEhIKCmVudHJ5cG9pbnQYBiADKAkSRwoGbGFiZWxzGAcgAygLMjcub3NpcmlzLmRvY2tlci52MS5SdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0LkxhYmVsc0VudHJ5EjEKC3B1bGxfcG9saWN5GAggASgOMhwub3NpcmlzLmRvY2tlci52MS5QdWxsUG9saWN5EjcKDnJlc3RhcnRfcG9saWN5GAkgASgLMh8ub3NpcmlzLmRvY2tlci52MS5SZXN0YXJ0UG9saWN5Ei4KCXJlc291cmNlcxgKIAEoCzIbLm9zaXJpcy5kb2NrZXIudjEuUmVzb3VyY2VzEhMKC3dvcmtpbmdfZGlyGAsgASgJEgwKBHVzZXIYDCABKAkSEwoLYXV0b19yZW1vdmUYDSABKAgSNQoNcmVnaXN0cnlfYXV0aBgOIAEoCzIeLm9zaXJpcy5kb2NrZXIudjEuUmVnaXN0cnlBdXRoEicKBm1vdW50cxgPIAMoCzIXLm9zaXJpcy5kb2NrZXIudjEuTW91bnQaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImUKBU1vdW50EikKBHR5cGUYASABKA4yGy5vc2lyaXMuZG9ja2VyLnYxLk1vdW50VHlwZRIOCgZzb3VyY2UYAiABKAkSDgoGdGFyZ2V0GAMgASgJEhEKCXJlYWRfb25seRgEIAEoCCJeChpSdW5Eb2NrZXJDb250YWluZXJSZXNwb25zZRIuCgljb250YWluZXIYASABKAsyGy5vc2lyaXMuZG9ja2VyLnYxLkNvbnRhaW5lchIQCgh3YXJuaW5ncxgCIAMoCSKRAQoaU3RvcERvY2tlckNvbnRhaW5lclJlcXVlc3QSEQoJY29udGFpbmVyGAEgASgJEhwKD3RpbWVvdXRfc2Vjb25kcxgCIAEoDUgAiAEBEg4KBnNpZ25hbBgDIAEoCRIeChZpZ25vcmVfYWxyZWFkeV9zdG9wcGVkGAQgASgIQhIKEF90aW1lb3V0X3NlY29uZHMiZgobU3RvcERvY2tlckNvbnRhaW5lclJlc3BvbnNlEi4KCWNvbnRhaW5lchgBIAEoCzIbLm9zaXJpcy5kb2NrZXIudjEuQ29udGFpbmVyEhcKD2FscmVhZHlfc3RvcHBlZBgCIAEoCCJ3CgtQb3J0TWFwcGluZxIWCg5jb250YWluZXJfcG9ydBgBIAEoDRIRCglob3N0X3BvcnQYAiABKA0SDwoHaG9zdF9pcBgDIAEoCRIsCghwcm90b2NvbBgEIAEoDjIaLm9zaXJpcy5kb2NrZXIudjEuUHJvdG9jb2wiWwoNUmVzdGFydFBvbGljeRIxCgRtb2RlGAEgASgOMiMub3NpcmlzLmRvY2tlci52MS5SZXN0YXJ0UG9saWN5TW9kZRIXCg9tYXhfcmV0cnlfY291bnQYAiABKA0iVwoJUmVzb3VyY2VzEhQKDG1lbW9yeV9ieXRlcxgBIAEoAxIYCg5jcHVfbWlsbGljb3JlcxgCIAEoDUgAEhMKCW5hbm9fY3B1cxgDIAEoA0gAQgUKA2NwdSJiCgxSZWdpc3RyeUF1dGgSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFgoOaWRlbnRpdHlfdG9rZW4YAyABKAkSFgoOc2VydmVyX2FkZHJlc3MYBCABKAki6wMKCUNvbnRhaW5lchIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg0KBWltYWdlGAMgASgJEhAKCGltYWdlX2lkGAQgASgJEi8KBXN0YXRlGAUgASgOMiAub3NpcmlzLmRvY2tlci52MS5Db250YWluZXJTdGF0ZRIRCglleGl0X2NvZGUYBiABKAUSEgoKb29tX2tpbGxlZBgHIAEoCBIsCgVwb3J0cxgIIAMoCzIdLm9zaXJpcy5kb2NrZXIudjEuUG9ydE1hcHBpbmcSNwoGbGFiZWxzGAkgAygLMicub3NpcmlzLmRvY2tlci52MS5Db250YWluZXIuTGFiZWxzRW50cnkSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc3RhcnRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWVycm9yGA0gASgJEhUKDXJlc3RhcnRfY291bnQYDiABKA0aLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASppCglNb3VudFR5cGUSGgoWTU9VTlRfVFlQRV9VTlNQRUNJRklFRBAAEhUKEU1PVU5UX1RZUEVfVk9MVU1FEAESEwoPTU9VTlRfVFlQRV9CSU5EEAISFAoQTU9VTlRfVFlQRV9UTVBGUxADKlsKCFByb3RvY29sEhgKFFBST1RPQ09MX1VOU1BFQ0lGSUVEEAASEAoMUFJPVE9DT0xfVENQEAESEAoMUFJPVE9DT0xfVURQEAISEQoNUFJPVE9DT0xfU0NUUBADKngKClB1bGxQb2xpY3kSGwoXUFVMTF9QT0xJQ1lfVU5TUEVDSUZJRUQQABIeChpQVUxMX1BPTElDWV9JRl9OT1RfUFJFU0VOVBABEhYKElBVTExfUE9MSUNZX0FMV0FZUxACEhUKEVBVTExfUE9MSUNZX05FVkVSEAMqwAEKEVJlc3RhcnRQb2xpY3lNb2RlEiMKH1JFU1RBUlRfUE9MSUNZX01PREVfVU5TUEVDSUZJRUQQABIaChZSRVNUQVJUX1BPTElDWV9NT0RFX05PEAESHgoaUkVTVEFSVF9QT0xJQ1lfTU9ERV9BTFdBWVMQAhImCiJSRVNUQVJUX1BPTElDWV9NT0RFX1VOTEVTU19TVE9QUEVEEAMSIgoeUkVTVEFSVF9QT0xJQ1lfTU9ERV9PTl9GQUlMVVJFEAQq+wEKDkNvbnRhaW5lclN0YXRlEh8KG0NPTlRBSU5FUl9TVEFURV9VTlNQRUNJRklFRBAAEhsKF0NPTlRBSU5FUl9TVEFURV9DUkVBVEVEEAESGwoXQ09OVEFJTkVSX1NUQVRFX1JVTk5JTkcQAhIaChZDT05UQUlORVJfU1RBVEVfUEFVU0VEEAMSHgoaQ09OVEFJTkVSX1NUQVRFX1JFU1RBUlRJTkcQBBIcChhDT05UQUlORVJfU1RBVEVfUkVNT1ZJTkcQBRIaChZDT05UQUlORVJfU1RBVEVfRVhJVEVEEAYSGAoUQ09OVEFJTkVSX1NUQVRFX0RFQUQQBzL0AQoNRG9ja2VyU2VydmljZRJvChJSdW5Eb2NrZXJDb250YWluZXISKy5vc2lyaXMuZG9ja2VyLnYxLlJ1bkRvY2tlckNvbnRhaW5lclJlcXVlc3QaLC5vc2lyaXMuZG9ja2VyLnYxLlJ1bkRvY2tlckNvbnRhaW5lclJlc3BvbnNlEnIKE1N0b3BEb2NrZXJDb250YWluZXISLC5vc2lyaXMuZG9ja2VyLnYxLlN0b3BEb2NrZXJDb250YWluZXJSZXF1ZXN0Gi0ub3NpcmlzLmRvY2tlci52MS5TdG9wRG9ja2VyQ29udGFpbmVyUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * RunDockerContainerRequest describes the container to create and start.
@@ -143,6 +143,16 @@ export type RunDockerContainerRequest = Message<"osiris.docker.v1.RunDockerConta
    * @generated from field: osiris.docker.v1.RegistryAuth registry_auth = 14;
    */
   registryAuth?: RegistryAuth | undefined;
+
+  /**
+   * Storage to mount. Each target may appear once. Bind mounts are refused
+   * with PERMISSION_DENIED unless the host path is under the server's
+   * OSIRIS_BIND_MOUNT_ALLOWLIST, and a path that is or contains the Docker
+   * socket is never allowed. Named volumes and tmpfs are always allowed.
+   *
+   * @generated from field: repeated osiris.docker.v1.Mount mounts = 15;
+   */
+  mounts: Mount[];
 };
 
 /**
@@ -151,6 +161,50 @@ export type RunDockerContainerRequest = Message<"osiris.docker.v1.RunDockerConta
  */
 export const RunDockerContainerRequestSchema: GenMessage<RunDockerContainerRequest> = /*@__PURE__*/
   messageDesc(file_osiris_docker_v1_docker_management, 0);
+
+/**
+ * Mount attaches storage to the container.
+ *
+ * @generated from message osiris.docker.v1.Mount
+ */
+export type Mount = Message<"osiris.docker.v1.Mount"> & {
+  /**
+   * What to mount. Required.
+   *
+   * @generated from field: osiris.docker.v1.MountType type = 1;
+   */
+  type: MountType;
+
+  /**
+   * For MOUNT_TYPE_BIND, an absolute host path. For MOUNT_TYPE_VOLUME, the
+   * volume name (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`), created if absent. Empty for
+   * MOUNT_TYPE_TMPFS.
+   *
+   * @generated from field: string source = 2;
+   */
+  source: string;
+
+  /**
+   * The absolute path inside the container; not "/".
+   *
+   * @generated from field: string target = 3;
+   */
+  target: string;
+
+  /**
+   * Mount read-only.
+   *
+   * @generated from field: bool read_only = 4;
+   */
+  readOnly: boolean;
+};
+
+/**
+ * Describes the message osiris.docker.v1.Mount.
+ * Use `create(MountSchema)` to create a new message.
+ */
+export const MountSchema: GenMessage<Mount> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 1);
 
 /**
  * RunDockerContainerResponse is the started container.
@@ -178,7 +232,7 @@ export type RunDockerContainerResponse = Message<"osiris.docker.v1.RunDockerCont
  * Use `create(RunDockerContainerResponseSchema)` to create a new message.
  */
 export const RunDockerContainerResponseSchema: GenMessage<RunDockerContainerResponse> = /*@__PURE__*/
-  messageDesc(file_osiris_docker_v1_docker_management, 1);
+  messageDesc(file_osiris_docker_v1_docker_management, 2);
 
 /**
  * StopDockerContainerRequest names the container to stop and how.
@@ -225,7 +279,7 @@ export type StopDockerContainerRequest = Message<"osiris.docker.v1.StopDockerCon
  * Use `create(StopDockerContainerRequestSchema)` to create a new message.
  */
 export const StopDockerContainerRequestSchema: GenMessage<StopDockerContainerRequest> = /*@__PURE__*/
-  messageDesc(file_osiris_docker_v1_docker_management, 2);
+  messageDesc(file_osiris_docker_v1_docker_management, 3);
 
 /**
  * StopDockerContainerResponse is the container after the stop.
@@ -257,7 +311,7 @@ export type StopDockerContainerResponse = Message<"osiris.docker.v1.StopDockerCo
  * Use `create(StopDockerContainerResponseSchema)` to create a new message.
  */
 export const StopDockerContainerResponseSchema: GenMessage<StopDockerContainerResponse> = /*@__PURE__*/
-  messageDesc(file_osiris_docker_v1_docker_management, 3);
+  messageDesc(file_osiris_docker_v1_docker_management, 4);
 
 /**
  * PortMapping publishes a container port on the host.
@@ -301,7 +355,7 @@ export type PortMapping = Message<"osiris.docker.v1.PortMapping"> & {
  * Use `create(PortMappingSchema)` to create a new message.
  */
 export const PortMappingSchema: GenMessage<PortMapping> = /*@__PURE__*/
-  messageDesc(file_osiris_docker_v1_docker_management, 4);
+  messageDesc(file_osiris_docker_v1_docker_management, 5);
 
 /**
  * RestartPolicy says what the engine does when the container exits.
@@ -330,7 +384,7 @@ export type RestartPolicy = Message<"osiris.docker.v1.RestartPolicy"> & {
  * Use `create(RestartPolicySchema)` to create a new message.
  */
 export const RestartPolicySchema: GenMessage<RestartPolicy> = /*@__PURE__*/
-  messageDesc(file_osiris_docker_v1_docker_management, 5);
+  messageDesc(file_osiris_docker_v1_docker_management, 6);
 
 /**
  * Resources limits what the container may use.
@@ -376,7 +430,7 @@ export type Resources = Message<"osiris.docker.v1.Resources"> & {
  * Use `create(ResourcesSchema)` to create a new message.
  */
 export const ResourcesSchema: GenMessage<Resources> = /*@__PURE__*/
-  messageDesc(file_osiris_docker_v1_docker_management, 6);
+  messageDesc(file_osiris_docker_v1_docker_management, 7);
 
 /**
  * RegistryAuth holds credentials for an image registry.
@@ -419,7 +473,7 @@ export type RegistryAuth = Message<"osiris.docker.v1.RegistryAuth"> & {
  * Use `create(RegistryAuthSchema)` to create a new message.
  */
 export const RegistryAuthSchema: GenMessage<RegistryAuth> = /*@__PURE__*/
-  messageDesc(file_osiris_docker_v1_docker_management, 7);
+  messageDesc(file_osiris_docker_v1_docker_management, 8);
 
 /**
  * Container is a container as the engine reports it.
@@ -535,7 +589,48 @@ export type Container = Message<"osiris.docker.v1.Container"> & {
  * Use `create(ContainerSchema)` to create a new message.
  */
 export const ContainerSchema: GenMessage<Container> = /*@__PURE__*/
-  messageDesc(file_osiris_docker_v1_docker_management, 8);
+  messageDesc(file_osiris_docker_v1_docker_management, 9);
+
+/**
+ * MountType is the kind of storage a Mount attaches.
+ *
+ * @generated from enum osiris.docker.v1.MountType
+ */
+export enum MountType {
+  /**
+   * Refused: the type must be given.
+   *
+   * @generated from enum value: MOUNT_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A named volume managed by the engine.
+   *
+   * @generated from enum value: MOUNT_TYPE_VOLUME = 1;
+   */
+  VOLUME = 1,
+
+  /**
+   * A host path (subject to the server's allowlist).
+   *
+   * @generated from enum value: MOUNT_TYPE_BIND = 2;
+   */
+  BIND = 2,
+
+  /**
+   * A memory-backed filesystem that disappears with the container.
+   *
+   * @generated from enum value: MOUNT_TYPE_TMPFS = 3;
+   */
+  TMPFS = 3,
+}
+
+/**
+ * Describes the enum osiris.docker.v1.MountType.
+ */
+export const MountTypeSchema: GenEnum<MountType> = /*@__PURE__*/
+  enumDesc(file_osiris_docker_v1_docker_management, 0);
 
 /**
  * Protocol is the transport protocol of a published port.
@@ -576,7 +671,7 @@ export enum Protocol {
  * Describes the enum osiris.docker.v1.Protocol.
  */
 export const ProtocolSchema: GenEnum<Protocol> = /*@__PURE__*/
-  enumDesc(file_osiris_docker_v1_docker_management, 0);
+  enumDesc(file_osiris_docker_v1_docker_management, 1);
 
 /**
  * PullPolicy says when RunDockerContainer pulls the image, with the meaning of
@@ -618,7 +713,7 @@ export enum PullPolicy {
  * Describes the enum osiris.docker.v1.PullPolicy.
  */
 export const PullPolicySchema: GenEnum<PullPolicy> = /*@__PURE__*/
-  enumDesc(file_osiris_docker_v1_docker_management, 1);
+  enumDesc(file_osiris_docker_v1_docker_management, 2);
 
 /**
  * RestartPolicyMode mirrors `docker run --restart`.
@@ -666,7 +761,7 @@ export enum RestartPolicyMode {
  * Describes the enum osiris.docker.v1.RestartPolicyMode.
  */
 export const RestartPolicyModeSchema: GenEnum<RestartPolicyMode> = /*@__PURE__*/
-  enumDesc(file_osiris_docker_v1_docker_management, 2);
+  enumDesc(file_osiris_docker_v1_docker_management, 3);
 
 /**
  * ContainerState is the lifecycle state of a container, as `docker ps` shows.
@@ -735,7 +830,7 @@ export enum ContainerState {
  * Describes the enum osiris.docker.v1.ContainerState.
  */
 export const ContainerStateSchema: GenEnum<ContainerState> = /*@__PURE__*/
-  enumDesc(file_osiris_docker_v1_docker_management, 3);
+  enumDesc(file_osiris_docker_v1_docker_management, 4);
 
 /**
  * DockerService controls containers on one Docker engine.
