@@ -6,9 +6,10 @@ import { createOptions } from "./create-options.js";
 import type { Engine } from "./engine.js";
 import { translateEngineError, type EngineOperation } from "./engine-errors.js";
 import { requestEngine } from "./engine-request.js";
-import { ContainerAlreadyStoppedError, ContainerNotFoundError } from "./errors.js";
+import { ContainerAlreadyStoppedError, ContainerNotFoundError, RequestIdReusedError } from "./errors.js";
 import { ImagePuller } from "./image-puller.js";
-import { managedLabel } from "./labels.js";
+import { managedLabel, requestDigestLabel, requestIdLabel } from "./labels.js";
+import { runSpecDigest } from "./run-digest.js";
 import { checkRunPolicy, openRunPolicy, PolicyViolationError, type RunPolicy } from "./run-policy.js";
 import type { RunSpec, StopSpec } from "./run-spec.js";
 
@@ -45,6 +46,8 @@ export interface ServiceLog {
  */
 export class ContainerService {
   readonly images: ImagePuller;
+  /** Runs with a request_id still under way, so concurrent retries share one. */
+  private readonly runsInFlight = new Map<string, { digest: string; result: Promise<RunResult> }>();
 
   constructor(
     private readonly engine: Engine,
@@ -56,21 +59,47 @@ export class ContainerService {
 
   async runContainer(spec: RunSpec, signal: AbortSignal): Promise<RunResult> {
     signal.throwIfAborted();
+    if (spec.requestId === undefined) return this.runOnce(spec, {}, signal);
+    const requestId = spec.requestId;
+    const digest = runSpecDigest(spec);
+    const inFlight = this.runsInFlight.get(requestId);
+    if (inFlight) {
+      if (inFlight.digest !== digest) throw new RequestIdReusedError(requestId);
+      return abortable(inFlight.result, signal);
+    }
+    const result = this.runIdempotently(spec, requestId, digest, signal);
+    this.runsInFlight.set(requestId, { digest, result });
+    const forget = () => this.runsInFlight.delete(requestId);
+    result.then(forget, forget);
+    return result;
+  }
+
+  /** A retry finds the container an earlier call with this key made, if it still exists. */
+  private async runIdempotently(spec: RunSpec, requestId: string, digest: string, signal: AbortSignal): Promise<RunResult> {
+    const [earlier] = await abortable(this.listManaged({ label: [`${requestIdLabel}=${requestId}`] }, signal), signal);
+    if (earlier) {
+      if (earlier.Labels[requestDigestLabel] !== digest) throw new RequestIdReusedError(requestId);
+      return { container: containerInfoFromInspect(await abortable(this.inspect(earlier.Id, signal), signal)), warnings: [] };
+    }
+    return this.runOnce(spec, { [requestIdLabel]: requestId, [requestDigestLabel]: digest }, signal);
+  }
+
+  private async runOnce(spec: RunSpec, runLabels: Record<string, string>, signal: AbortSignal): Promise<RunResult> {
     checkRunPolicy(spec, this.options.policy);
     await abortable(this.checkContainerCap(signal), signal);
     await abortable(this.images.ensureImage(spec.image, spec.pullPolicy, spec.registryAuth, signal), signal);
     // Create and start are not aborted mid-request: the engine could still
     // finish them after we hang up, leaving a container nobody knows of.
     // They run to completion and roll themselves back if the caller left.
-    return abortable(this.createAndStart(spec, signal), signal);
+    return abortable(this.createAndStart(spec, runLabels, signal), signal);
   }
 
-  private async createAndStart(spec: RunSpec, signal: AbortSignal): Promise<RunResult> {
+  private async createAndStart(spec: RunSpec, runLabels: Record<string, string>, signal: AbortSignal): Promise<RunResult> {
     const created = await requestEngine<{ Id: string; Warnings: string[] | null }>(this.engine, {
       method: "POST",
       path: "/containers/create?",
       query: { name: spec.name },
-      body: createOptions(spec),
+      body: createOptions(spec, runLabels),
       okStatuses: [200, 201],
     }).catch((error: unknown) => {
       throw this.translate(error, { kind: "create-container", name: spec.name });
@@ -111,7 +140,11 @@ export class ContainerService {
 
   private async listManaged(filters: Record<string, string[]> = {}, signal?: AbortSignal) {
     return this.engine.docker
-      .listContainers({ all: true, filters: { ...filters, label: [`${managedLabel}=true`] }, abortSignal: signal })
+      .listContainers({
+        all: true,
+        filters: { ...filters, label: [...(filters.label ?? []), `${managedLabel}=true`] },
+        abortSignal: signal,
+      })
       .catch((error: unknown) => {
         throw this.translate(error, { kind: "list-containers" });
       });

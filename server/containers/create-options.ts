@@ -3,7 +3,7 @@ import { managedLabel } from "./labels.js";
 import type { RunSpec } from "./run-spec.js";
 
 /** The body of `POST /containers/create` for a validated run request. */
-export function createOptions(spec: RunSpec): ContainerCreateOptions {
+export function createOptions(spec: RunSpec, runLabels: Record<string, string> = {}): ContainerCreateOptions {
   const exposedPorts: Record<string, object> = {};
   const portBindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
   for (const port of spec.ports) {
@@ -15,7 +15,7 @@ export function createOptions(spec: RunSpec): ContainerCreateOptions {
   const options: ContainerCreateOptions = {
     Image: spec.image.original,
     Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
-    Labels: { ...spec.labels, [managedLabel]: "true" },
+    Labels: { ...spec.labels, ...runLabels, [managedLabel]: "true" },
     ExposedPorts: exposedPorts,
     HostConfig: {
       PortBindings: portBindings,

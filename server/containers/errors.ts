@@ -25,6 +25,13 @@ export class ImageNotFoundError extends Error {
   }
 }
 
+export class RequestIdReusedError extends Error {
+  constructor(readonly requestId: string) {
+    super(`request_id ${JSON.stringify(requestId)} was already used for a different request; use a new request_id`);
+    this.name = "RequestIdReusedError";
+  }
+}
+
 export class ContainerNameConflictError extends Error {
   constructor(readonly containerName: string) {
     super(`Container name already in use: ${JSON.stringify(containerName)}`);

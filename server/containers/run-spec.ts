@@ -18,6 +18,8 @@ export interface RunSpec {
   autoRemove: boolean;
   registryAuth?: RegistryCredentials;
   mounts: MountSpec[];
+  /** Idempotency key; see RunDockerContainerRequest.request_id. */
+  requestId?: string;
 }
 
 export interface MountSpec {

@@ -13,6 +13,7 @@ import {
   ImageNotFoundError,
   RegistryAuthError,
   RegistryUnavailableError,
+  RequestIdReusedError,
 } from "../containers/errors.js";
 import { PolicyViolationError } from "../containers/run-policy.js";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
@@ -48,6 +49,7 @@ function codeFor(error: unknown): Code | undefined {
   if (error instanceof ContainerNameConflictError) return Code.AlreadyExists;
   if (
     error instanceof ContainerAlreadyStoppedError ||
+    error instanceof RequestIdReusedError ||
     error instanceof HostPortAllocatedError ||
     error instanceof ContainerStartError
   ) {

@@ -46,6 +46,7 @@ const maxStopTimeoutSeconds = 3600;
 const minMemoryBytes = 6 * 1024 * 1024;
 const minCpuMillicores = 10;
 const minNanoCpus = 10_000_000;
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 const userPattern = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(?::[A-Za-z0-9_.][A-Za-z0-9_.-]*)?$/;
 
 const protocols: Record<number, TransportProtocol> = {
@@ -107,8 +108,12 @@ export function runSpecFromRequest(request: RunDockerContainerRequest): RunSpec 
   if (request.user !== "" && !userPattern.test(request.user)) {
     violations.add("user", "must be name, uid, name:group or uid:gid");
   }
+  if (request.requestId !== "" && !requestIdPattern.test(request.requestId)) {
+    violations.add("request_id", "must be 1 to 128 characters of [A-Za-z0-9._:-]");
+  }
   violations.throwIfAny();
   return {
+    requestId: request.requestId || undefined,
     image: image!,
     name: request.name || undefined,
     env: { ...request.env },
