@@ -41,3 +41,15 @@ export async function stopEngine(): Promise<void> {
 export function startEngine(): void {
   execFileSync("bash", ["test/support/environment.sh", "engine"], { cwd: projectRoot, stdio: "ignore", timeout: 120_000 });
 }
+
+/** Freezes the test environment's dockerd (SIGSTOP): it accepts connections but answers nothing. */
+export function pauseEngine(): void {
+  const pid = ownEnginePid();
+  if (pid === undefined) throw new Error("no dockerd started by test/support/environment.sh; refusing to pause another");
+  process.kill(pid, "SIGSTOP");
+}
+
+export function resumeEngine(): void {
+  const pid = ownEnginePid();
+  if (pid !== undefined) process.kill(pid, "SIGCONT");
+}

@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb.js";
+import { pauseEngine, resumeEngine, startEngine, stopEngine } from "../support/engine-control.js";
+import { docker, eventually, exitsOnSigint, newTestRun, removeTestContainers, testImage } from "../support/engine-fixtures.js";
+import { protocols, startTestServer, type TestServer } from "../support/test-server.js";
+
+interface CallRecord {
+  startedAt: number;
+  endedAt: number;
+  code: string;
+}
+
+describe("engine outage and stall", () => {
+  const run = newTestRun();
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(async () => {
+    resumeEngine();
+    await removeTestContainers(run.id);
+    await server.close();
+  });
+
+  const health = () => createClient(Health, createGrpcTransport({ baseUrl: server.baseUrl }));
+
+  it("answers UNAVAILABLE within 2 s while dockerd is down mid-load, goes NOT_SERVING, and serves again once it is back", async () => {
+    const records: CallRecord[] = [];
+    let running = true;
+    // 6 clients over the three protocols, bounded in time (the loop ends with the test) and count.
+    const workers = Array.from({ length: 6 }, async (_, worker) => {
+      const client = server.client(protocols[worker % protocols.length]!);
+      for (let i = 0; running && i < 400; i++) {
+        const startedAt = Date.now();
+        let code = "OK";
+        try {
+          const { container } = await client.runDockerContainer(
+            { image: testImage, command: exitsOnSigint(0), labels: run.labels },
+            { timeoutMs: 20_000 },
+          );
+          await client.stopDockerContainer({ container: container!.id, timeoutSeconds: 0 }, { timeoutMs: 20_000 });
+        } catch (error) {
+          code = Code[ConnectError.from(error).code];
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        records.push({ startedAt, endedAt: Date.now(), code });
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    let outageFrom = 0;
+    let outageTo = 0;
+    try {
+      await stopEngine();
+      outageFrom = Date.now();
+      assert.ok(await eventually(async () => (await health().check({ service: "" })).status === Status.NOT_SERVING, 5000));
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      outageTo = Date.now();
+    } finally {
+      startEngine();
+    }
+    assert.ok(await eventually(async () => (await health().check({ service: "" })).status === Status.SERVING, 10_000));
+    const recoveredAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    running = false;
+    await Promise.all(workers);
+
+    const during = records.filter((r) => r.startedAt >= outageFrom && r.endedAt <= outageTo);
+    const afterwards = records.filter((r) => r.startedAt >= recoveredAt);
+    const tally = (rs: CallRecord[]) => JSON.stringify(rs.reduce<Record<string, number>>((t, r) => ({ ...t, [r.code]: (t[r.code] ?? 0) + 1 }), {}));
+    console.log(`outage: ${records.length} calls; during the outage ${tally(during)}; after recovery ${tally(afterwards)}`);
+    assert.ok(during.length > 0, "calls were made during the outage");
+    assert.deepEqual(during.filter((r) => r.code !== "Unavailable"), [], "every call during the outage is UNAVAILABLE");
+    assert.ok(Math.max(...during.map((r) => r.endedAt - r.startedAt)) < 2000, "and answers within 2 s");
+    assert.ok(afterwards.some((r) => r.code === "OK"), "calls succeed again without restarting Osiris");
+    assert.deepEqual(records.filter((r) => r.code === "Internal" || r.code === "Unknown"), [], "no call fails without a precise code");
+  });
+
+  it("ends calls at their deadline while dockerd is frozen (SIGSTOP), and leaves nothing half-done after SIGCONT", async () => {
+    const client = server.client("grpc");
+    const calls: Promise<{ code: string; ms: number }>[] = [];
+    const timed = (call: () => Promise<unknown>) =>
+      (async () => {
+        const started = Date.now();
+        try {
+          await call();
+          return { code: "OK", ms: Date.now() - started };
+        } catch (error) {
+          return { code: Code[ConnectError.from(error).code], ms: Date.now() - started };
+        }
+      })();
+    pauseEngine();
+    try {
+      for (let i = 0; i < 4; i++) {
+        calls.push(timed(() => client.runDockerContainer({ image: testImage, command: exitsOnSigint(0), labels: run.labels, name: run.name(`stalled-${i}`) }, { timeoutMs: 1000 })));
+        calls.push(timed(() => client.stopDockerContainer({ container: run.name(`stalled-${i}`) }, { timeoutMs: 1000 })));
+      }
+      const results = await Promise.all(calls);
+      console.log(`stalled engine: ${JSON.stringify(results)}`);
+      for (const result of results) {
+        assert.equal(result.code, "DeadlineExceeded");
+        assert.ok(result.ms < 1800, `ended at the deadline, not later (${result.ms} ms)`);
+      }
+      assert.ok(await eventually(async () => (await createClient(Health, createGrpcTransport({ baseUrl: server.baseUrl })).check({ service: "" })).status === Status.NOT_SERVING, 5000));
+    } finally {
+      resumeEngine();
+    }
+    // Whatever the engine finishes after SIGCONT is rolled back.
+    const clean = await eventually(async () => {
+      const left = await docker.listContainers({ all: true, filters: { name: [run.name("stalled-")] } });
+      return left.length === 0;
+    }, 30_000);
+    assert.ok(clean, "no container of a timed-out run remains");
+  });
+});
