@@ -20,7 +20,10 @@ const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
  */
 const http2SessionMemoryMb = 64;
 
-/** A client that opens a connection and says nothing is dropped after this long. */
+/** How long a client may go on sending a body nobody reads, after its answer. */
+const drainLimitMs = 1_000;
+
+/** A client that opens a connection and does not finish its preface or headers is dropped after this long. */
 const prefaceTimeoutMs = 10_000;
 
 /**
@@ -35,7 +38,9 @@ export function createDualProtocolServer(
   closeGraceMs = 10_000,
 ): net.Server {
   const handler: RequestHandler = (request, response) => {
-    response.once("finish", () => discardUnreadBody(request));
+    // The stream's own "finish" (our side ended), not the response's, which
+    // Node's HTTP/2 compat layer emits only once the whole stream closes.
+    if ("stream" in response) response.stream.once("finish", () => discardUnreadBody(request));
     fastifyHandler(request, response);
   };
   if (tlsFiles) {
@@ -51,7 +56,7 @@ export function createDualProtocolServer(
     );
     return withBoundedClose(secure, secure, closeGraceMs);
   }
-  const http1Server = http.createServer(handler as http.RequestListener);
+  const http1Server = http.createServer({ headersTimeout: prefaceTimeoutMs }, handler as http.RequestListener);
   const http2Server = http2.createServer({ maxSessionMemory: http2SessionMemoryMb }, handler);
   const front = net.createServer((socket) => routeConnection(socket, http1Server, http2Server));
   return withBoundedClose(front, http2Server, closeGraceMs, http1Server);
@@ -100,14 +105,19 @@ function withBoundedClose(
 
 /**
  * A refused request (too large, unauthenticated...) is answered before its
- * body is read. Over HTTP/2 the unread bytes stay charged to the connection
- * until Node refuses every further stream on it (ENHANCE_YOUR_CALM), so reset
- * the stream once the answer is out. HTTP/1.1 discards the rest by itself.
+ * body is read. Over HTTP/2 the client may still be sending, blocked by flow
+ * control, and the unread bytes stay charged to the connection until Node
+ * refuses every further stream on it (ENHANCE_YOUR_CALM). Once the answer is
+ * out, read and drop the rest so the stream completes normally; a client that
+ * keeps sending past `drainLimitMs` gets its stream reset. (A reset at once
+ * could drop answer frames still queued.) HTTP/1.1 discards the rest by itself.
  */
 function discardUnreadBody(request: http.IncomingMessage | http2.Http2ServerRequest): void {
-  if ("stream" in request && !request.complete && !request.stream.destroyed) {
-    request.stream.close(http2.constants.NGHTTP2_CANCEL);
-  }
+  if (!("stream" in request) || request.complete || request.stream.destroyed) return;
+  request.resume();
+  setTimeout(() => {
+    if (!request.complete && !request.stream.destroyed) request.stream.close(http2.constants.NGHTTP2_CANCEL);
+  }, drainLimitMs).unref();
 }
 
 function routeConnection(socket: net.Socket, http1Server: http.Server, http2Server: http2.Http2Server): void {
