@@ -66,13 +66,17 @@ export function translateEngineError(error: unknown, operation: EngineOperation,
     if (e?.code && connectionErrorCodes.has(e.code)) {
       return new EngineUnavailableError(endpoint, e.code);
     }
-    if (/socket hang up/i.test(String(e?.message))) {
+    if (/socket hang up|aborted|premature close/i.test(String(e?.message))) {
       return new EngineUnavailableError(endpoint, "connection closed by the engine");
     }
     return error instanceof Error ? error : new Error(String(error));
   }
   const status = e.statusCode;
   const message = engineMessage(error);
+  // An engine on its way down answers, but only to say it cannot serve.
+  if (status === 503 || /shutting down|daemon is not running/i.test(message)) {
+    return new EngineUnavailableError(endpoint, message);
+  }
   switch (operation.kind) {
     case "inspect-container":
     case "stop-container":

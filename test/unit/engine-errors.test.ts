@@ -97,3 +97,15 @@ describe("domain errors become status codes in one place", () => {
     assert.equal(logged.length, 1);
   });
 });
+
+describe("an engine on its way down", () => {
+  it("is unavailable, not an internal failure", () => {
+    const shuttingDown = Object.assign(new Error("(HTTP code 500) server error - daemon is shutting down "), {
+      statusCode: 500,
+      json: { message: "Error response from daemon: daemon is shutting down" },
+    });
+    assert.ok(translateEngineError(shuttingDown, { kind: "create-container" }, endpoint) instanceof EngineUnavailableError);
+    const gone = Object.assign(new Error("(HTTP code 503) unexpected - unavailable "), { statusCode: 503, json: { message: "unavailable" } });
+    assert.ok(translateEngineError(gone, { kind: "stop-container", container: "web" }, endpoint) instanceof EngineUnavailableError);
+  });
+});
