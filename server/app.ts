@@ -2,7 +2,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerFactory } from "fastify";
 import type { Config } from "./config.js";
+import { ContainerLifecycle } from "./containers/container-lifecycle.js";
 import { ContainerService } from "./containers/container-service.js";
+import { defaultEventHubOptions, EventHub } from "./containers/event-hub.js";
 import type { Engine } from "./containers/engine.js";
 import { registerBrowserOrigins } from "./browser-origins.js";
 import { createDualProtocolServer } from "./listen.js";
@@ -41,7 +43,10 @@ export async function buildApp(config: AppConfig, { engine, logStream }: AppDepe
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
   const containers = new ContainerService(engine, app.log, { scope: config.scope, policy: config.runPolicy });
+  const lifecycle = new ContainerLifecycle(engine, containers, config.scope);
+  const events = new EventHub(engine, { ...defaultEventHubOptions, scope: config.scope });
   const metrics = new Metrics();
+  metrics.observeEventHub(events);
   observeEngineCalls(engine, (operation, seconds, outcome) => metrics.engineSeconds.observe({ operation, outcome }, seconds));
   const monitor = new EngineMonitor(engine);
   await monitor.start();
@@ -57,7 +62,7 @@ export async function buildApp(config: AppConfig, { engine, logStream }: AppDepe
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
   await app.register(fastifyConnectPlugin, {
-    routes: routes({ containers, monitor, shutdown: shutdown.signal }),
+    routes: routes({ containers, lifecycle, events, monitor, shutdown: shutdown.signal }),
     // Outermost first: audit sees the final code of every call, including refusals.
     interceptors: [
       telemetryInterceptor(app.log, metrics),

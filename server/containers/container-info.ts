@@ -33,4 +33,8 @@ export interface ContainerInfo {
   finishedAt?: string;
   error: string;
   restartCount: number;
+  /** The healthcheck's state; "none" when the container has no healthcheck. */
+  health: HealthState;
 }
+
+export type HealthState = "none" | "starting" | "healthy" | "unhealthy";

@@ -7,11 +7,12 @@ import type { Engine } from "./engine.js";
 import { translateEngineError, type EngineOperation } from "./engine-errors.js";
 import { requestEngine } from "./engine-request.js";
 import { ContainerAlreadyStoppedError, ContainerNotFoundError, RequestIdReusedError } from "./errors.js";
-import { ImagePuller } from "./image-puller.js";
+import { ImagePuller, type PullProgress, type PullResult } from "./image-puller.js";
+import type { ImageReference } from "./image-reference.js";
 import { managedLabel, requestDigestLabel, requestIdLabel } from "./labels.js";
 import { runSpecDigest } from "./run-digest.js";
-import { checkRunPolicy, openRunPolicy, PolicyViolationError, type RunPolicy } from "./run-policy.js";
-import type { RunSpec, StopSpec } from "./run-spec.js";
+import { checkImageAllowed, checkRunPolicy, openRunPolicy, PolicyViolationError, type RunPolicy } from "./run-policy.js";
+import type { RegistryCredentials, RunSpec, StopSpec } from "./run-spec.js";
 
 /** The engine's grace period when neither the request nor the container sets one. */
 const engineDefaultStopTimeoutSeconds = 10;
@@ -263,6 +264,17 @@ export class ContainerService {
         finishedAt: new Date().toISOString(),
       };
     }
+  }
+
+  /** Pulls an image the policy allows, reporting the engine's progress as it comes. */
+  async pullImage(
+    image: ImageReference,
+    credentials: RegistryCredentials | undefined,
+    signal: AbortSignal,
+    onProgress: (progress: PullProgress) => void,
+  ): Promise<PullResult> {
+    checkImageAllowed(image, this.options.policy);
+    return this.images.pull(image, credentials, signal, onProgress);
   }
 
   /** Like inspect, but a container outside the configured scope does not exist. */

@@ -1,5 +1,5 @@
 import type { ContainerInspectInfo } from "dockerode";
-import type { ContainerInfo, ContainerStateName, PortBinding } from "./container-info.js";
+import type { ContainerInfo, ContainerStateName, HealthState, PortBinding } from "./container-info.js";
 
 const knownStates = new Set<ContainerStateName>([
   "created",
@@ -31,7 +31,15 @@ export function containerInfoFromInspect(inspect: ContainerInspectInfo): Contain
     finishedAt: engineTime(inspect.State?.FinishedAt),
     error: inspect.State?.Error ?? "",
     restartCount: inspect.RestartCount ?? 0,
+    health: healthState(inspect.State?.Health?.Status),
   };
+}
+
+const healthStates = new Set<string>(["starting", "healthy", "unhealthy"]);
+
+/** The engine's health status word; anything else (no healthcheck, "none") is "none". */
+export function healthState(status: string | undefined): HealthState {
+  return status !== undefined && healthStates.has(status) ? (status as HealthState) : "none";
 }
 
 function engineTime(value: string | undefined): string | undefined {

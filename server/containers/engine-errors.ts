@@ -3,6 +3,7 @@
 import {
   ContainerNameConflictError,
   ContainerNotFoundError,
+  ContainerRemovalConflictError,
   ContainerStartError,
   EngineFailureError,
   EngineRejectedRequestError,
@@ -17,6 +18,7 @@ export type EngineOperation =
   | { kind: "inspect-container" | "stop-container" | "kill-container" | "wait-container"; container: string }
   | { kind: "create-container"; name?: string }
   | { kind: "start-container" }
+  | { kind: "restart-container" | "logs-container"; container: string }
   | { kind: "list-containers" }
   | { kind: "remove-container"; container: string }
   | { kind: "inspect-image" | "pull-image"; image: string };
@@ -82,9 +84,16 @@ export function translateEngineError(error: unknown, operation: EngineOperation,
     case "stop-container":
     case "kill-container":
     case "wait-container":
-    case "remove-container":
+    case "logs-container":
       if (status === 404) return new ContainerNotFoundError(operation.container);
       break;
+    case "remove-container":
+      if (status === 404) return new ContainerNotFoundError(operation.container);
+      if (status === 409) return new ContainerRemovalConflictError(operation.container, message);
+      break;
+    case "restart-container":
+      if (status === 404) return new ContainerNotFoundError(operation.container);
+      return startFailure(message);
     case "create-container":
       if (status === 409) return new ContainerNameConflictError(operation.name ?? "");
       if (status === 404) return new ImageNotFoundError(message);

@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import type { Engine } from "./engine.js";
 
 export interface EngineRequest {
@@ -21,6 +22,18 @@ interface Modem {
  * Failures look exactly like dockerode's, so engine-errors.ts handles both.
  */
 export function requestEngine<T>(engine: Engine, request: EngineRequest): Promise<T> {
+  return dial<T>(engine, request, false);
+}
+
+/**
+ * Like requestEngine, but resolves with the response body as a stream once the
+ * headers arrive (logs, events). Aborting the signal closes the connection.
+ */
+export function streamFromEngine(engine: Engine, request: EngineRequest): Promise<Readable> {
+  return dial<Readable>(engine, request, true);
+}
+
+function dial<T>(engine: Engine, request: EngineRequest, isStream: boolean): Promise<T> {
   const statusCodes: Record<number, true> = {};
   for (const status of request.okStatuses) statusCodes[status] = true;
   const query = Object.fromEntries(Object.entries(request.query ?? {}).filter(([, value]) => value !== undefined));
@@ -32,6 +45,7 @@ export function requestEngine<T>(engine: Engine, request: EngineRequest): Promis
         method: request.method,
         options: { _query: query, _body: request.body ?? {} },
         statusCodes,
+        isStream,
         abortSignal: request.abortSignal,
       },
       (error, data) => (error ? reject(error) : resolve(data as T)),

@@ -15,6 +15,32 @@ export class ContainerAlreadyStoppedError extends Error {
   }
 }
 
+export class ContainerAlreadyRunningError extends Error {
+  constructor(readonly container: string) {
+    super(`Container already running: ${JSON.stringify(container)}`);
+    this.name = "ContainerAlreadyRunningError";
+  }
+}
+
+/** The engine refused a removal: the container runs (and force was not set) or is already being removed. */
+export class ContainerRemovalConflictError extends Error {
+  constructor(
+    readonly container: string,
+    engineMessage: string,
+  ) {
+    super(`Cannot remove container ${JSON.stringify(container)}: ${engineMessage}`);
+    this.name = "ContainerRemovalConflictError";
+  }
+}
+
+/** An event watcher fell too far behind; it is dropped rather than slowing the others. */
+export class WatcherTooSlowError extends Error {
+  constructor(backlog: number) {
+    super(`Watcher fell more than ${backlog} events behind and was dropped; read faster or narrow the filters, then watch again`);
+    this.name = "WatcherTooSlowError";
+  }
+}
+
 export class ImageNotFoundError extends Error {
   constructor(
     readonly image: string,

@@ -1,3 +1,4 @@
+import { abortReason } from "./abortable.js";
 import type { Engine } from "./engine.js";
 import { pullFailure, translateEngineError } from "./engine-errors.js";
 import { requestEngine } from "./engine-request.js";
@@ -80,6 +81,7 @@ export class ImagePuller {
         abortSignal: signal,
       });
     } catch (error) {
+      if (signal.aborted) throw abortReason(signal);
       throw translateEngineError(error, { kind: "pull-image", image }, this.engine.endpoint);
     }
     let digest: string | undefined;
@@ -118,6 +120,7 @@ export class ImagePuller {
       }
       failure ??= readLine(pending);
     } catch (error) {
+      if (signal.aborted) throw abortReason(signal);
       throw translateEngineError(error, { kind: "pull-image", image }, this.engine.endpoint);
     } finally {
       (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();

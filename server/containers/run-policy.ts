@@ -1,5 +1,6 @@
 import { realpathSync } from "node:fs";
 import path from "node:path";
+import type { ImageReference } from "./image-reference.js";
 import type { MountSpec, RunSpec } from "./run-spec.js";
 
 /** Where engines put their API socket. Mounting it, or a folder holding it, hands over the engine. */
@@ -26,6 +27,14 @@ export interface RunPolicy {
 
 export const openRunPolicy: RunPolicy = { bindMountAllowlist: [], allowedImages: [], hostPortMin: 1024, hostPortMax: 65535 };
 
+/** Runs and pulls alike may only touch the repositories OSIRIS_ALLOWED_IMAGES names. */
+export function checkImageAllowed(image: ImageReference, policy: RunPolicy): void {
+  const repository = image.repository;
+  if (policy.allowedImages.length > 0 && !policy.allowedImages.some((pattern) => globMatches(pattern, repository))) {
+    throw new PolicyViolationError("OSIRIS_ALLOWED_IMAGES", `image repository ${JSON.stringify(repository)} is not allowed`);
+  }
+}
+
 /** A request the operator's policy forbids; `rule` is the setting that forbids it. */
 export class PolicyViolationError extends Error {
   constructor(
@@ -38,10 +47,7 @@ export class PolicyViolationError extends Error {
 }
 
 export function checkRunPolicy(spec: RunSpec, policy: RunPolicy): void {
-  const repository = spec.image.repository;
-  if (policy.allowedImages.length > 0 && !policy.allowedImages.some((pattern) => globMatches(pattern, repository))) {
-    throw new PolicyViolationError("OSIRIS_ALLOWED_IMAGES", `image repository ${JSON.stringify(repository)} is not allowed`);
-  }
+  checkImageAllowed(spec.image, policy);
   for (const port of spec.ports) {
     if (port.hostPort !== 0 && (port.hostPort < policy.hostPortMin || port.hostPort > policy.hostPortMax)) {
       throw new PolicyViolationError(

@@ -53,6 +53,35 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Reads the hub's state at scrape time, so the numbers are never stale. */
+  observeEventHub(hub: { watcherCount: number; isSubscribed: boolean; connections: number }): void {
+    new Gauge({
+      name: "osiris_event_watchers",
+      help: "WatchDockerEvents streams open now.",
+      registers: [this.registry],
+      collect() {
+        this.set(hub.watcherCount);
+      },
+    });
+    new Gauge({
+      name: "osiris_engine_event_subscriptions",
+      help: "Subscriptions to the engine's /events open now: 1 while anyone watches, else 0.",
+      registers: [this.registry],
+      collect() {
+        this.set(hub.isSubscribed ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: "osiris_engine_event_connections_total",
+      help: "Connections made to the engine's /events, reconnections included.",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(hub.connections);
+      },
+    });
+  }
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

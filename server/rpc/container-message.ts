@@ -1,15 +1,16 @@
 import { create } from "@bufbuild/protobuf";
 import { TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
-import type { ContainerInfo, ContainerStateName } from "../containers/container-info.js";
+import type { ContainerInfo, ContainerStateName, HealthState } from "../containers/container-info.js";
 import {
   ContainerSchema,
   ContainerState,
+  HealthStatus,
   PortMappingSchema,
   Protocol,
   type Container,
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 
-const states: Record<ContainerStateName, ContainerState> = {
+export const containerStates: Record<ContainerStateName, ContainerState> = {
   created: ContainerState.CREATED,
   running: ContainerState.RUNNING,
   paused: ContainerState.PAUSED,
@@ -18,6 +19,13 @@ const states: Record<ContainerStateName, ContainerState> = {
   exited: ContainerState.EXITED,
   dead: ContainerState.DEAD,
   unknown: ContainerState.UNSPECIFIED,
+};
+
+export const healthStatuses: Record<HealthState, HealthStatus> = {
+  none: HealthStatus.UNSPECIFIED,
+  starting: HealthStatus.STARTING,
+  healthy: HealthStatus.HEALTHY,
+  unhealthy: HealthStatus.UNHEALTHY,
 };
 
 const protocols: Record<string, Protocol> = {
@@ -32,7 +40,7 @@ export function containerMessage(info: ContainerInfo): Container {
     name: info.name,
     image: info.image,
     imageId: info.imageId,
-    state: states[info.state],
+    state: containerStates[info.state],
     exitCode: info.exitCode,
     oomKilled: info.oomKilled,
     ports: info.ports.map((port) =>
@@ -49,6 +57,7 @@ export function containerMessage(info: ContainerInfo): Container {
     finishedAt: timestampFromRfc3339(info.finishedAt),
     error: info.error,
     restartCount: info.restartCount,
+    health: healthStatuses[info.health],
   });
 }
 

@@ -1,16 +1,63 @@
 import { create } from "@bufbuild/protobuf";
-import type { ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { ContainerLifecycle } from "../containers/container-lifecycle.js";
 import type { ContainerService } from "../containers/container-service.js";
+import type { EventHub } from "../containers/event-hub.js";
+import { AsyncQueue } from "../containers/async-queue.js";
+import type { PullProgress } from "../containers/image-puller.js";
 import {
   DockerService,
+  GetDockerContainerResponseSchema,
+  ListDockerContainersResponseSchema,
+  PullDockerImageResponseSchema,
+  RemoveDockerContainerResponseSchema,
+  RestartDockerContainerResponseSchema,
   RunDockerContainerResponseSchema,
+  StartDockerContainerResponseSchema,
   StopDockerContainerResponseSchema,
+  WaitDockerContainerResponseSchema,
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { containerMessage } from "./container-message.js";
-import { runSpecFromRequest, stopSpecFromRequest } from "./request-validation.js";
+import { eventMessage, logMessage } from "./stream-messages.js";
+import {
+  containerReference,
+  eventFilterFromRequest,
+  listQueryFromRequest,
+  logQueryFromRequest,
+  pullImageReference,
+  restartTimeout,
+  waitCondition,
+} from "./lifecycle-requests.js";
+import { encodePageToken } from "./page-token.js";
+import { registryCredentials, runSpecFromRequest, stopSpecFromRequest } from "./request-validation.js";
 
-/** Translates between the wire and the container service; errors are mapped by the router's interceptor. */
-export function dockerServiceHandlers(containers: ContainerService): ServiceImpl<typeof DockerService> {
+export interface DockerServiceDependencies {
+  containers: ContainerService;
+  lifecycle: ContainerLifecycle;
+  events: EventHub;
+  /** Fires when the server starts closing; ends open streams with UNAVAILABLE. */
+  shutdown: AbortSignal;
+}
+
+/** Translates between the wire and the container layer; errors are mapped by the router's interceptor. */
+export function dockerServiceHandlers({
+  containers,
+  lifecycle,
+  events,
+  shutdown,
+}: DockerServiceDependencies): ServiceImpl<typeof DockerService> {
+  /** Streams end with the call or with the server, whichever comes first. */
+  async function* untilShutdown<T>(context: HandlerContext, stream: (signal: AbortSignal) => AsyncIterable<T>) {
+    try {
+      yield* stream(AbortSignal.any([context.signal, shutdown]));
+    } catch (error) {
+      if (shutdown.aborted && !context.signal.aborted) {
+        throw new ConnectError("Osiris is shutting down; call again on another instance", Code.Unavailable);
+      }
+      throw error;
+    }
+  }
+
   return {
     async runDockerContainer(request, context) {
       const result = await containers.runContainer(runSpecFromRequest(request), context.signal);
@@ -25,6 +72,81 @@ export function dockerServiceHandlers(containers: ContainerService): ServiceImpl
       return create(StopDockerContainerResponseSchema, {
         container: containerMessage(result.container),
         alreadyStopped: result.alreadyStopped,
+      });
+    },
+
+    async getDockerContainer(request, context) {
+      const container = await lifecycle.get(containerReference(request), context.signal);
+      return create(GetDockerContainerResponseSchema, { container: containerMessage(container) });
+    },
+
+    async listDockerContainers(request, context) {
+      const query = listQueryFromRequest(request);
+      const page = await lifecycle.list(query, context.signal);
+      return create(ListDockerContainersResponseSchema, {
+        containers: page.containers.map(containerMessage),
+        nextPageToken: page.next ? encodePageToken(page.next, query) : "",
+      });
+    },
+
+    async startDockerContainer(request, context) {
+      const result = await lifecycle.start(containerReference(request), request.ignoreAlreadyRunning, context.signal);
+      return create(StartDockerContainerResponseSchema, {
+        container: containerMessage(result.container),
+        alreadyRunning: result.alreadyRunning,
+      });
+    },
+
+    async restartDockerContainer(request, context) {
+      const container = await lifecycle.restart(request.container, restartTimeout(request), context.signal);
+      return create(RestartDockerContainerResponseSchema, { container: containerMessage(container) });
+    },
+
+    async removeDockerContainer(request, context) {
+      const result = await lifecycle.remove(
+        containerReference(request),
+        { force: request.force, removeVolumes: request.removeVolumes, ignoreNotFound: request.ignoreNotFound },
+        context.signal,
+      );
+      return create(RemoveDockerContainerResponseSchema, result);
+    },
+
+    async waitDockerContainer(request, context) {
+      const result = await lifecycle.wait(request.container, waitCondition(request), context.signal);
+      return create(WaitDockerContainerResponseSchema, result);
+    },
+
+    async *streamDockerContainerLogs(request, context) {
+      const query = logQueryFromRequest(request);
+      for await (const chunk of untilShutdown(context, (signal) => lifecycle.logs(query, signal))) {
+        yield logMessage(chunk);
+      }
+    },
+
+    async *watchDockerEvents(request, context) {
+      const filter = eventFilterFromRequest(request);
+      for await (const event of untilShutdown(context, (signal) => events.watch(filter, signal))) {
+        yield eventMessage(event);
+      }
+    },
+
+    async *pullDockerImage(request, context) {
+      const image = pullImageReference(request);
+      const credentials = registryCredentials(request.registryAuth);
+      const progress = new AsyncQueue<PullProgress>();
+      const pulled = containers.pullImage(image, credentials, context.signal, (step) => progress.push(step));
+      pulled.then(
+        () => progress.end(),
+        (error: unknown) => progress.fail(error),
+      );
+      for await (const step of progress.drain(context.signal)) {
+        yield create(PullDockerImageResponseSchema, {
+          update: { case: "progress", value: { ...step, current: BigInt(step.current), total: BigInt(step.total) } },
+        });
+      }
+      const result = await pulled;
+      yield create(PullDockerImageResponseSchema, {
+        update: { case: "image", value: { imageId: result.imageId, digest: result.digest ?? "" } },
       });
     },
   };

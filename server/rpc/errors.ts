@@ -2,9 +2,11 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
+  ContainerAlreadyRunningError,
   ContainerAlreadyStoppedError,
   ContainerNameConflictError,
   ContainerNotFoundError,
+  ContainerRemovalConflictError,
   ContainerStartError,
   EngineFailureError,
   EngineRejectedRequestError,
@@ -14,6 +16,7 @@ import {
   RegistryAuthError,
   RegistryUnavailableError,
   RequestIdReusedError,
+  WatcherTooSlowError,
 } from "../containers/errors.js";
 import { PolicyViolationError } from "../containers/run-policy.js";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
@@ -49,6 +52,8 @@ function codeFor(error: unknown): Code | undefined {
   if (error instanceof ContainerNameConflictError) return Code.AlreadyExists;
   if (
     error instanceof ContainerAlreadyStoppedError ||
+    error instanceof ContainerAlreadyRunningError ||
+    error instanceof ContainerRemovalConflictError ||
     error instanceof RequestIdReusedError ||
     error instanceof HostPortAllocatedError ||
     error instanceof ContainerStartError
@@ -59,6 +64,7 @@ function codeFor(error: unknown): Code | undefined {
   if (error instanceof RegistryAuthError) {
     return error.refusal === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied;
   }
+  if (error instanceof WatcherTooSlowError) return Code.ResourceExhausted;
   if (error instanceof EngineRejectedRequestError) return Code.InvalidArgument;
   if (error instanceof PolicyViolationError) return Code.PermissionDenied;
   if (error instanceof EngineFailureError) return Code.Internal;

@@ -72,7 +72,7 @@ const restartModes: Record<number, RestartPolicySpec["mode"]> = {
 };
 
 /** Collects every problem before failing, so a client fixes its request in one round trip. */
-class Violations {
+export class Violations {
   readonly list: FieldViolation[] = [];
   add(field: string, description: string): void {
     this.list.push({ field, description });
@@ -280,7 +280,7 @@ function resourceLimits(
   return limits;
 }
 
-function registryCredentials(auth: RegistryAuth | undefined): RegistryCredentials | undefined {
+export function registryCredentials(auth: RegistryAuth | undefined): RegistryCredentials | undefined {
   if (!auth) return undefined;
   return {
     username: auth.username || undefined,

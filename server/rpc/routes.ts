@@ -1,26 +1,23 @@
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
-import type { ContainerService } from "../containers/container-service.js";
 import type { EngineMonitor } from "../containers/engine-monitor.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ServerReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.js";
-import { dockerServiceHandlers } from "./docker-service.js";
+import { dockerServiceHandlers, type DockerServiceDependencies } from "./docker-service.js";
 import { toConnectError, type ErrorLog } from "./errors.js";
 import { healthHandlers } from "./health-service.js";
 import { ReflectionCatalog, reflectionV1alphaHandlers, reflectionV1Handlers } from "./reflection-service.js";
 
-export interface RouteDependencies {
-  containers: ContainerService;
+export interface RouteDependencies extends DockerServiceDependencies {
   monitor: EngineMonitor;
-  /** Fires when the server starts closing; ends long-lived streams. */
-  shutdown: AbortSignal;
 }
 
-export function routes({ containers, monitor, shutdown }: RouteDependencies): (router: ConnectRouter) => void {
+export function routes(dependencies: RouteDependencies): (router: ConnectRouter) => void {
+  const { monitor, shutdown } = dependencies;
   const catalog = new ReflectionCatalog([DockerService, Health, ServerReflectionV1, ServerReflectionV1alpha]);
   return (router) => {
-    router.service(DockerService, dockerServiceHandlers(containers));
+    router.service(DockerService, dockerServiceHandlers(dependencies));
     router.service(Health, healthHandlers(monitor, shutdown));
     router.service(ServerReflectionV1, reflectionV1Handlers(catalog));
     router.service(ServerReflectionV1alpha, reflectionV1alphaHandlers(catalog));

@@ -1,4 +1,5 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ServerReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -11,7 +12,13 @@ export const principalKey = createContextKey<Principal | undefined>(undefined);
 export const clientCertificateKey = createContextKey<string | undefined>(undefined);
 
 /** RPCs a viewer may call; every other RPC changes the engine and needs an operator. */
-export const readOnlyMethods: ReadonlySet<string> = new Set<string>([]);
+export const readOnlyMethods: ReadonlySet<string> = new Set<string>([
+  DockerService.method.getDockerContainer.name,
+  DockerService.method.listDockerContainers.name,
+  DockerService.method.waitDockerContainer.name,
+  DockerService.method.streamDockerContainerLogs.name,
+  DockerService.method.watchDockerEvents.name,
+]);
 
 /** Services anyone may call: probes and schema discovery carry no credentials. */
 export const openServices: ReadonlySet<string> = new Set([

@@ -29,7 +29,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file osiris/docker/v1/docker_management.proto.
  */
 export const file_osiris_docker_v1_docker_management: GenFile = /*@__PURE__*/
-  fileDesc("Cihvc2lyaXMvZG9ja2VyL3YxL2RvY2tlcl9tYW5hZ2VtZW50LnByb3RvEhBvc2lyaXMuZG9ja2VyLnYxIroFChlSdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0Eg0KBWltYWdlGAEgASgJEgwKBG5hbWUYAiABKAkSQQoDZW52GAMgAygLMjQub3NpcmlzLmRvY2tlci52MS5SdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0LkVudkVudHJ5EiwKBXBvcnRzGAQgAygLMh0ub3NpcmlzLmRvY2tlci52MS5Qb3J0TWFwcGluZxIPCgdjb21tYW5kGAUgAygJEhIKCmVudHJ5cG9pbnQYBiADKAkSRwoGbGFiZWxzGAcgAygLMjcub3NpcmlzLmRvY2tlci52MS5SdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0LkxhYmVsc0VudHJ5EjEKC3B1bGxfcG9saWN5GAggASgOMhwub3NpcmlzLmRvY2tlci52MS5QdWxsUG9saWN5EjcKDnJlc3RhcnRfcG9saWN5GAkgASgLMh8ub3NpcmlzLmRvY2tlci52MS5SZXN0YXJ0UG9saWN5Ei4KCXJlc291cmNlcxgKIAEoCzIbLm9zaXJpcy5kb2NrZXIudjEuUmVzb3VyY2VzEhMKC3dvcmtpbmdfZGlyGAsgASgJEgwKBHVzZXIYDCABKAkSEwoLYXV0b19yZW1vdmUYDSABKAgSNQoNcmVnaXN0cnlfYXV0aBgOIAEoCzIeLm9zaXJpcy5kb2NrZXIudjEuUmVnaXN0cnlBdXRoEicKBm1vdW50cxgPIAMoCzIXLm9zaXJpcy5kb2NrZXIudjEuTW91bnQSEgoKcmVxdWVzdF9pZBgQIAEoCRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiZQoFTW91bnQSKQoEdHlwZRgBIAEoDjIbLm9zaXJpcy5kb2NrZXIudjEuTW91bnRUeXBlEg4KBnNvdXJjZRgCIAEoCRIOCgZ0YXJnZXQYAyABKAkSEQoJcmVhZF9vbmx5GAQgASgIIl4KGlJ1bkRvY2tlckNvbnRhaW5lclJlc3BvbnNlEi4KCWNvbnRhaW5lchgBIAEoCzIbLm9zaXJpcy5kb2NrZXIudjEuQ29udGFpbmVyEhAKCHdhcm5pbmdzGAIgAygJIpEBChpTdG9wRG9ja2VyQ29udGFpbmVyUmVxdWVzdBIRCgljb250YWluZXIYASABKAkSHAoPdGltZW91dF9zZWNvbmRzGAIgASgNSACIAQESDgoGc2lnbmFsGAMgASgJEh4KFmlnbm9yZV9hbHJlYWR5X3N0b3BwZWQYBCABKAhCEgoQX3RpbWVvdXRfc2Vjb25kcyJmChtTdG9wRG9ja2VyQ29udGFpbmVyUmVzcG9uc2USLgoJY29udGFpbmVyGAEgASgLMhsub3NpcmlzLmRvY2tlci52MS5Db250YWluZXISFwoPYWxyZWFkeV9zdG9wcGVkGAIgASgIIncKC1BvcnRNYXBwaW5nEhYKDmNvbnRhaW5lcl9wb3J0GAEgASgNEhEKCWhvc3RfcG9ydBgCIAEoDRIPCgdob3N0X2lwGAMgASgJEiwKCHByb3RvY29sGAQgASgOMhoub3NpcmlzLmRvY2tlci52MS5Qcm90b2NvbCJbCg1SZXN0YXJ0UG9saWN5EjEKBG1vZGUYASABKA4yIy5vc2lyaXMuZG9ja2VyLnYxLlJlc3RhcnRQb2xpY3lNb2RlEhcKD21heF9yZXRyeV9jb3VudBgCIAEoDSJXCglSZXNvdXJjZXMSFAoMbWVtb3J5X2J5dGVzGAEgASgDEhgKDmNwdV9taWxsaWNvcmVzGAIgASgNSAASEwoJbmFub19jcHVzGAMgASgDSABCBQoDY3B1ImIKDFJlZ2lzdHJ5QXV0aBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIWCg5pZGVudGl0eV90b2tlbhgDIAEoCRIWCg5zZXJ2ZXJfYWRkcmVzcxgEIAEoCSLrAwoJQ29udGFpbmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSEAoIaW1hZ2VfaWQYBCABKAkSLwoFc3RhdGUYBSABKA4yIC5vc2lyaXMuZG9ja2VyLnYxLkNvbnRhaW5lclN0YXRlEhEKCWV4aXRfY29kZRgGIAEoBRISCgpvb21fa2lsbGVkGAcgASgIEiwKBXBvcnRzGAggAygLMh0ub3NpcmlzLmRvY2tlci52MS5Qb3J0TWFwcGluZxI3CgZsYWJlbHMYCSADKAsyJy5vc2lyaXMuZG9ja2VyLnYxLkNvbnRhaW5lci5MYWJlbHNFbnRyeRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpzdGFydGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFZXJyb3IYDSABKAkSFQoNcmVzdGFydF9jb3VudBgOIAEoDRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBKmkKCU1vdW50VHlwZRIaChZNT1VOVF9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRTU9VTlRfVFlQRV9WT0xVTUUQARITCg9NT1VOVF9UWVBFX0JJTkQQAhIUChBNT1VOVF9UWVBFX1RNUEZTEAMqWwoIUHJvdG9jb2wSGAoUUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIQCgxQUk9UT0NPTF9UQ1AQARIQCgxQUk9UT0NPTF9VRFAQAhIRCg1QUk9UT0NPTF9TQ1RQEAMqeAoKUHVsbFBvbGljeRIbChdQVUxMX1BPTElDWV9VTlNQRUNJRklFRBAAEh4KGlBVTExfUE9MSUNZX0lGX05PVF9QUkVTRU5UEAESFgoSUFVMTF9QT0xJQ1lfQUxXQVlTEAISFQoRUFVMTF9QT0xJQ1lfTkVWRVIQAyrAAQoRUmVzdGFydFBvbGljeU1vZGUSIwofUkVTVEFSVF9QT0xJQ1lfTU9ERV9VTlNQRUNJRklFRBAAEhoKFlJFU1RBUlRfUE9MSUNZX01PREVfTk8QARIeChpSRVNUQVJUX1BPTElDWV9NT0RFX0FMV0FZUxACEiYKIlJFU1RBUlRfUE9MSUNZX01PREVfVU5MRVNTX1NUT1BQRUQQAxIiCh5SRVNUQVJUX1BPTElDWV9NT0RFX09OX0ZBSUxVUkUQBCr7AQoOQ29udGFpbmVyU3RhdGUSHwobQ09OVEFJTkVSX1NUQVRFX1VOU1BFQ0lGSUVEEAASGwoXQ09OVEFJTkVSX1NUQVRFX0NSRUFURUQQARIbChdDT05UQUlORVJfU1RBVEVfUlVOTklORxACEhoKFkNPTlRBSU5FUl9TVEFURV9QQVVTRUQQAxIeChpDT05UQUlORVJfU1RBVEVfUkVTVEFSVElORxAEEhwKGENPTlRBSU5FUl9TVEFURV9SRU1PVklORxAFEhoKFkNPTlRBSU5FUl9TVEFURV9FWElURUQQBhIYChRDT05UQUlORVJfU1RBVEVfREVBRBAHMvQBCg1Eb2NrZXJTZXJ2aWNlEm8KElJ1bkRvY2tlckNvbnRhaW5lchIrLm9zaXJpcy5kb2NrZXIudjEuUnVuRG9ja2VyQ29udGFpbmVyUmVxdWVzdBosLm9zaXJpcy5kb2NrZXIudjEuUnVuRG9ja2VyQ29udGFpbmVyUmVzcG9uc2UScgoTU3RvcERvY2tlckNvbnRhaW5lchIsLm9zaXJpcy5kb2NrZXIudjEuU3RvcERvY2tlckNvbnRhaW5lclJlcXVlc3QaLS5vc2lyaXMuZG9ja2VyLnYxLlN0b3BEb2NrZXJDb250YWluZXJSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Cihvc2lyaXMvZG9ja2VyL3YxL2RvY2tlcl9tYW5hZ2VtZW50LnByb3RvEhBvc2lyaXMuZG9ja2VyLnYxIroFChlSdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0Eg0KBWltYWdlGAEgASgJEgwKBG5hbWUYAiABKAkSQQoDZW52GAMgAygLMjQub3NpcmlzLmRvY2tlci52MS5SdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0LkVudkVudHJ5EiwKBXBvcnRzGAQgAygLMh0ub3NpcmlzLmRvY2tlci52MS5Qb3J0TWFwcGluZxIPCgdjb21tYW5kGAUgAygJEhIKCmVudHJ5cG9pbnQYBiADKAkSRwoGbGFiZWxzGAcgAygLMjcub3NpcmlzLmRvY2tlci52MS5SdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0LkxhYmVsc0VudHJ5EjEKC3B1bGxfcG9saWN5GAggASgOMhwub3NpcmlzLmRvY2tlci52MS5QdWxsUG9saWN5EjcKDnJlc3RhcnRfcG9saWN5GAkgASgLMh8ub3NpcmlzLmRvY2tlci52MS5SZXN0YXJ0UG9saWN5Ei4KCXJlc291cmNlcxgKIAEoCzIbLm9zaXJpcy5kb2NrZXIudjEuUmVzb3VyY2VzEhMKC3dvcmtpbmdfZGlyGAsgASgJEgwKBHVzZXIYDCABKAkSEwoLYXV0b19yZW1vdmUYDSABKAgSNQoNcmVnaXN0cnlfYXV0aBgOIAEoCzIeLm9zaXJpcy5kb2NrZXIudjEuUmVnaXN0cnlBdXRoEicKBm1vdW50cxgPIAMoCzIXLm9zaXJpcy5kb2NrZXIudjEuTW91bnQSEgoKcmVxdWVzdF9pZBgQIAEoCRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiZQoFTW91bnQSKQoEdHlwZRgBIAEoDjIbLm9zaXJpcy5kb2NrZXIudjEuTW91bnRUeXBlEg4KBnNvdXJjZRgCIAEoCRIOCgZ0YXJnZXQYAyABKAkSEQoJcmVhZF9vbmx5GAQgASgIIl4KGlJ1bkRvY2tlckNvbnRhaW5lclJlc3BvbnNlEi4KCWNvbnRhaW5lchgBIAEoCzIbLm9zaXJpcy5kb2NrZXIudjEuQ29udGFpbmVyEhAKCHdhcm5pbmdzGAIgAygJIpEBChpTdG9wRG9ja2VyQ29udGFpbmVyUmVxdWVzdBIRCgljb250YWluZXIYASABKAkSHAoPdGltZW91dF9zZWNvbmRzGAIgASgNSACIAQESDgoGc2lnbmFsGAMgASgJEh4KFmlnbm9yZV9hbHJlYWR5X3N0b3BwZWQYBCABKAhCEgoQX3RpbWVvdXRfc2Vjb25kcyJmChtTdG9wRG9ja2VyQ29udGFpbmVyUmVzcG9uc2USLgoJY29udGFpbmVyGAEgASgLMhsub3NpcmlzLmRvY2tlci52MS5Db250YWluZXISFwoPYWxyZWFkeV9zdG9wcGVkGAIgASgIIncKC1BvcnRNYXBwaW5nEhYKDmNvbnRhaW5lcl9wb3J0GAEgASgNEhEKCWhvc3RfcG9ydBgCIAEoDRIPCgdob3N0X2lwGAMgASgJEiwKCHByb3RvY29sGAQgASgOMhoub3NpcmlzLmRvY2tlci52MS5Qcm90b2NvbCJbCg1SZXN0YXJ0UG9saWN5EjEKBG1vZGUYASABKA4yIy5vc2lyaXMuZG9ja2VyLnYxLlJlc3RhcnRQb2xpY3lNb2RlEhcKD21heF9yZXRyeV9jb3VudBgCIAEoDSJXCglSZXNvdXJjZXMSFAoMbWVtb3J5X2J5dGVzGAEgASgDEhgKDmNwdV9taWxsaWNvcmVzGAIgASgNSAASEwoJbmFub19jcHVzGAMgASgDSABCBQoDY3B1ImIKDFJlZ2lzdHJ5QXV0aBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIWCg5pZGVudGl0eV90b2tlbhgDIAEoCRIWCg5zZXJ2ZXJfYWRkcmVzcxgEIAEoCSKbBAoJQ29udGFpbmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSEAoIaW1hZ2VfaWQYBCABKAkSLwoFc3RhdGUYBSABKA4yIC5vc2lyaXMuZG9ja2VyLnYxLkNvbnRhaW5lclN0YXRlEhEKCWV4aXRfY29kZRgGIAEoBRISCgpvb21fa2lsbGVkGAcgASgIEiwKBXBvcnRzGAggAygLMh0ub3NpcmlzLmRvY2tlci52MS5Qb3J0TWFwcGluZxI3CgZsYWJlbHMYCSADKAsyJy5vc2lyaXMuZG9ja2VyLnYxLkNvbnRhaW5lci5MYWJlbHNFbnRyeRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpzdGFydGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFZXJyb3IYDSABKAkSFQoNcmVzdGFydF9jb3VudBgOIAEoDRIuCgZoZWFsdGgYDyABKA4yHi5vc2lyaXMuZG9ja2VyLnYxLkhlYWx0aFN0YXR1cxotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIi4KGUdldERvY2tlckNvbnRhaW5lclJlcXVlc3QSEQoJY29udGFpbmVyGAEgASgJIkwKGkdldERvY2tlckNvbnRhaW5lclJlc3BvbnNlEi4KCWNvbnRhaW5lchgBIAEoCzIbLm9zaXJpcy5kb2NrZXIudjEuQ29udGFpbmVyItQCChtMaXN0RG9ja2VyQ29udGFpbmVyc1JlcXVlc3QSCwoDYWxsGAEgASgIElgKDmxhYmVsX3NlbGVjdG9yGAIgAygLMkAub3NpcmlzLmRvY2tlci52MS5MaXN0RG9ja2VyQ29udGFpbmVyc1JlcXVlc3QuTGFiZWxTZWxlY3RvckVudHJ5EhMKC25hbWVfcHJlZml4GAMgASgJEjAKBnN0YXRlcxgEIAMoDjIgLm9zaXJpcy5kb2NrZXIudjEuQ29udGFpbmVyU3RhdGUSGQoMbWFuYWdlZF9vbmx5GAUgASgISACIAQESEQoJcGFnZV9zaXplGAYgASgNEhIKCnBhZ2VfdG9rZW4YByABKAkaNAoSTGFiZWxTZWxlY3RvckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDwoNX21hbmFnZWRfb25seSJoChxMaXN0RG9ja2VyQ29udGFpbmVyc1Jlc3BvbnNlEi8KCmNvbnRhaW5lcnMYASADKAsyGy5vc2lyaXMuZG9ja2VyLnYxLkNvbnRhaW5lchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUAobU3RhcnREb2NrZXJDb250YWluZXJSZXF1ZXN0EhEKCWNvbnRhaW5lchgBIAEoCRIeChZpZ25vcmVfYWxyZWFkeV9ydW5uaW5nGAIgASgIImcKHFN0YXJ0RG9ja2VyQ29udGFpbmVyUmVzcG9uc2USLgoJY29udGFpbmVyGAEgASgLMhsub3NpcmlzLmRvY2tlci52MS5Db250YWluZXISFwoPYWxyZWFkeV9ydW5uaW5nGAIgASgIImQKHVJlc3RhcnREb2NrZXJDb250YWluZXJSZXF1ZXN0EhEKCWNvbnRhaW5lchgBIAEoCRIcCg90aW1lb3V0X3NlY29uZHMYAiABKA1IAIgBAUISChBfdGltZW91dF9zZWNvbmRzIlAKHlJlc3RhcnREb2NrZXJDb250YWluZXJSZXNwb25zZRIuCgljb250YWluZXIYASABKAsyGy5vc2lyaXMuZG9ja2VyLnYxLkNvbnRhaW5lciJyChxSZW1vdmVEb2NrZXJDb250YWluZXJSZXF1ZXN0EhEKCWNvbnRhaW5lchgBIAEoCRINCgVmb3JjZRgCIAEoCBIWCg5yZW1vdmVfdm9sdW1lcxgDIAEoCBIYChBpZ25vcmVfbm90X2ZvdW5kGAQgASgIIj4KHVJlbW92ZURvY2tlckNvbnRhaW5lclJlc3BvbnNlEgoKAmlkGAEgASgJEhEKCW5vdF9mb3VuZBgCIAEoCCJjChpXYWl0RG9ja2VyQ29udGFpbmVyUmVxdWVzdBIRCgljb250YWluZXIYASABKAkSMgoJY29uZGl0aW9uGAIgASgOMh8ub3NpcmlzLmRvY2tlci52MS5XYWl0Q29uZGl0aW9uIj8KG1dhaXREb2NrZXJDb250YWluZXJSZXNwb25zZRIRCglleGl0X2NvZGUYASABKAUSDQoFZXJyb3IYAiABKAki9wEKIFN0cmVhbURvY2tlckNvbnRhaW5lckxvZ3NSZXF1ZXN0EhEKCWNvbnRhaW5lchgBIAEoCRIOCgZmb2xsb3cYAiABKAgSFwoKdGFpbF9saW5lcxgDIAEoDUgAiAEBEikKBXNpbmNlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdGltZXN0YW1wcxgGIAEoCBIOCgZzdGRvdXQYByABKAgSDgoGc3RkZXJyGAggASgIQg0KC190YWlsX2xpbmVzIo0BCiFTdHJlYW1Eb2NrZXJDb250YWluZXJMb2dzUmVzcG9uc2USKwoGc3RyZWFtGAEgASgOMhsub3NpcmlzLmRvY2tlci52MS5Mb2dTdHJlYW0SDAoEZGF0YRgCIAEoDBItCgl0aW1lc3RhbXAYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIuYBChhXYXRjaERvY2tlckV2ZW50c1JlcXVlc3QSVQoObGFiZWxfc2VsZWN0b3IYASADKAsyPS5vc2lyaXMuZG9ja2VyLnYxLldhdGNoRG9ja2VyRXZlbnRzUmVxdWVzdC5MYWJlbFNlbGVjdG9yRW50cnkSEQoJY29udGFpbmVyGAIgASgJEioKBXR5cGVzGAMgAygOMhsub3NpcmlzLmRvY2tlci52MS5FdmVudFR5cGUaNAoSTGFiZWxTZWxlY3RvckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi+AIKGVdhdGNoRG9ja2VyRXZlbnRzUmVzcG9uc2USKQoEdHlwZRgBIAEoDjIbLm9zaXJpcy5kb2NrZXIudjEuRXZlbnRUeXBlEhQKDGNvbnRhaW5lcl9pZBgCIAEoCRIWCg5jb250YWluZXJfbmFtZRgDIAEoCRINCgVpbWFnZRgEIAEoCRJHCgZsYWJlbHMYBSADKAsyNy5vc2lyaXMuZG9ja2VyLnYxLldhdGNoRG9ja2VyRXZlbnRzUmVzcG9uc2UuTGFiZWxzRW50cnkSKAoEdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJZXhpdF9jb2RlGAcgASgFEg4KBnNpZ25hbBgIIAEoCRIuCgZoZWFsdGgYCSABKA4yHi5vc2lyaXMuZG9ja2VyLnYxLkhlYWx0aFN0YXR1cxotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIl4KFlB1bGxEb2NrZXJJbWFnZVJlcXVlc3QSDQoFaW1hZ2UYASABKAkSNQoNcmVnaXN0cnlfYXV0aBgCIAEoCzIeLm9zaXJpcy5kb2NrZXIudjEuUmVnaXN0cnlBdXRoIocBChdQdWxsRG9ja2VySW1hZ2VSZXNwb25zZRIyCghwcm9ncmVzcxgBIAEoCzIeLm9zaXJpcy5kb2NrZXIudjEuUHVsbFByb2dyZXNzSAASLgoFaW1hZ2UYAiABKAsyHS5vc2lyaXMuZG9ja2VyLnYxLlB1bGxlZEltYWdlSABCCAoGdXBkYXRlIlAKDFB1bGxQcm9ncmVzcxIQCghsYXllcl9pZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSDwoHY3VycmVudBgDIAEoAxINCgV0b3RhbBgEIAEoAyIvCgtQdWxsZWRJbWFnZRIQCghpbWFnZV9pZBgBIAEoCRIOCgZkaWdlc3QYAiABKAkqaQoJTW91bnRUeXBlEhoKFk1PVU5UX1RZUEVfVU5TUEVDSUZJRUQQABIVChFNT1VOVF9UWVBFX1ZPTFVNRRABEhMKD01PVU5UX1RZUEVfQklORBACEhQKEE1PVU5UX1RZUEVfVE1QRlMQAypbCghQcm90b2NvbBIYChRQUk9UT0NPTF9VTlNQRUNJRklFRBAAEhAKDFBST1RPQ09MX1RDUBABEhAKDFBST1RPQ09MX1VEUBACEhEKDVBST1RPQ09MX1NDVFAQAyp4CgpQdWxsUG9saWN5EhsKF1BVTExfUE9MSUNZX1VOU1BFQ0lGSUVEEAASHgoaUFVMTF9QT0xJQ1lfSUZfTk9UX1BSRVNFTlQQARIWChJQVUxMX1BPTElDWV9BTFdBWVMQAhIVChFQVUxMX1BPTElDWV9ORVZFUhADKsABChFSZXN0YXJ0UG9saWN5TW9kZRIjCh9SRVNUQVJUX1BPTElDWV9NT0RFX1VOU1BFQ0lGSUVEEAASGgoWUkVTVEFSVF9QT0xJQ1lfTU9ERV9OTxABEh4KGlJFU1RBUlRfUE9MSUNZX01PREVfQUxXQVlTEAISJgoiUkVTVEFSVF9QT0xJQ1lfTU9ERV9VTkxFU1NfU1RPUFBFRBADEiIKHlJFU1RBUlRfUE9MSUNZX01PREVfT05fRkFJTFVSRRAEKoEBCgxIZWFsdGhTdGF0dXMSHQoZSEVBTFRIX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkhFQUxUSF9TVEFUVVNfU1RBUlRJTkcQARIZChVIRUFMVEhfU1RBVFVTX0hFQUxUSFkQAhIbChdIRUFMVEhfU1RBVFVTX1VOSEVBTFRIWRADKvsBCg5Db250YWluZXJTdGF0ZRIfChtDT05UQUlORVJfU1RBVEVfVU5TUEVDSUZJRUQQABIbChdDT05UQUlORVJfU1RBVEVfQ1JFQVRFRBABEhsKF0NPTlRBSU5FUl9TVEFURV9SVU5OSU5HEAISGgoWQ09OVEFJTkVSX1NUQVRFX1BBVVNFRBADEh4KGkNPTlRBSU5FUl9TVEFURV9SRVNUQVJUSU5HEAQSHAoYQ09OVEFJTkVSX1NUQVRFX1JFTU9WSU5HEAUSGgoWQ09OVEFJTkVSX1NUQVRFX0VYSVRFRBAGEhgKFENPTlRBSU5FUl9TVEFURV9ERUFEEAcqiQEKDVdhaXRDb25kaXRpb24SHgoaV0FJVF9DT05ESVRJT05fVU5TUEVDSUZJRUQQABIeChpXQUlUX0NPTkRJVElPTl9OT1RfUlVOTklORxABEhwKGFdBSVRfQ09ORElUSU9OX05FWFRfRVhJVBACEhoKFldBSVRfQ09ORElUSU9OX1JFTU9WRUQQAypVCglMb2dTdHJlYW0SGgoWTE9HX1NUUkVBTV9VTlNQRUNJRklFRBAAEhUKEUxPR19TVFJFQU1fU1RET1VUEAESFQoRTE9HX1NUUkVBTV9TVERFUlIQAiqvAgoJRXZlbnRUeXBlEhoKFkVWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIWChJFVkVOVF9UWVBFX0NSRUFURUQQARIWChJFVkVOVF9UWVBFX1NUQVJURUQQAhITCg9FVkVOVF9UWVBFX0RJRUQQAxIWChJFVkVOVF9UWVBFX1NUT1BQRUQQBBIVChFFVkVOVF9UWVBFX0tJTExFRBAFEhIKDkVWRU5UX1RZUEVfT09NEAYSFgoSRVZFTlRfVFlQRV9SRU1PVkVEEAcSHAoYRVZFTlRfVFlQRV9IRUFMVEhfU1RBVFVTEAgSFQoRRVZFTlRfVFlQRV9QQVVTRUQQCRIXChNFVkVOVF9UWVBFX1VOUEFVU0VEEAoSGAoURVZFTlRfVFlQRV9SRVNUQVJURUQQCzKhCgoNRG9ja2VyU2VydmljZRJvChJSdW5Eb2NrZXJDb250YWluZXISKy5vc2lyaXMuZG9ja2VyLnYxLlJ1bkRvY2tlckNvbnRhaW5lclJlcXVlc3QaLC5vc2lyaXMuZG9ja2VyLnYxLlJ1bkRvY2tlckNvbnRhaW5lclJlc3BvbnNlEnIKE1N0b3BEb2NrZXJDb250YWluZXISLC5vc2lyaXMuZG9ja2VyLnYxLlN0b3BEb2NrZXJDb250YWluZXJSZXF1ZXN0Gi0ub3NpcmlzLmRvY2tlci52MS5TdG9wRG9ja2VyQ29udGFpbmVyUmVzcG9uc2USbwoSR2V0RG9ja2VyQ29udGFpbmVyEisub3NpcmlzLmRvY2tlci52MS5HZXREb2NrZXJDb250YWluZXJSZXF1ZXN0Giwub3NpcmlzLmRvY2tlci52MS5HZXREb2NrZXJDb250YWluZXJSZXNwb25zZRJ1ChRMaXN0RG9ja2VyQ29udGFpbmVycxItLm9zaXJpcy5kb2NrZXIudjEuTGlzdERvY2tlckNvbnRhaW5lcnNSZXF1ZXN0Gi4ub3NpcmlzLmRvY2tlci52MS5MaXN0RG9ja2VyQ29udGFpbmVyc1Jlc3BvbnNlEnUKFFN0YXJ0RG9ja2VyQ29udGFpbmVyEi0ub3NpcmlzLmRvY2tlci52MS5TdGFydERvY2tlckNvbnRhaW5lclJlcXVlc3QaLi5vc2lyaXMuZG9ja2VyLnYxLlN0YXJ0RG9ja2VyQ29udGFpbmVyUmVzcG9uc2USewoWUmVzdGFydERvY2tlckNvbnRhaW5lchIvLm9zaXJpcy5kb2NrZXIudjEuUmVzdGFydERvY2tlckNvbnRhaW5lclJlcXVlc3QaMC5vc2lyaXMuZG9ja2VyLnYxLlJlc3RhcnREb2NrZXJDb250YWluZXJSZXNwb25zZRJ4ChVSZW1vdmVEb2NrZXJDb250YWluZXISLi5vc2lyaXMuZG9ja2VyLnYxLlJlbW92ZURvY2tlckNvbnRhaW5lclJlcXVlc3QaLy5vc2lyaXMuZG9ja2VyLnYxLlJlbW92ZURvY2tlckNvbnRhaW5lclJlc3BvbnNlEnIKE1dhaXREb2NrZXJDb250YWluZXISLC5vc2lyaXMuZG9ja2VyLnYxLldhaXREb2NrZXJDb250YWluZXJSZXF1ZXN0Gi0ub3NpcmlzLmRvY2tlci52MS5XYWl0RG9ja2VyQ29udGFpbmVyUmVzcG9uc2UShgEKGVN0cmVhbURvY2tlckNvbnRhaW5lckxvZ3MSMi5vc2lyaXMuZG9ja2VyLnYxLlN0cmVhbURvY2tlckNvbnRhaW5lckxvZ3NSZXF1ZXN0GjMub3NpcmlzLmRvY2tlci52MS5TdHJlYW1Eb2NrZXJDb250YWluZXJMb2dzUmVzcG9uc2UwARJuChFXYXRjaERvY2tlckV2ZW50cxIqLm9zaXJpcy5kb2NrZXIudjEuV2F0Y2hEb2NrZXJFdmVudHNSZXF1ZXN0Gisub3NpcmlzLmRvY2tlci52MS5XYXRjaERvY2tlckV2ZW50c1Jlc3BvbnNlMAESaAoPUHVsbERvY2tlckltYWdlEigub3NpcmlzLmRvY2tlci52MS5QdWxsRG9ja2VySW1hZ2VSZXF1ZXN0Gikub3NpcmlzLmRvY2tlci52MS5QdWxsRG9ja2VySW1hZ2VSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * RunDockerContainerRequest describes the container to create and start.
@@ -594,6 +594,14 @@ export type Container = Message<"osiris.docker.v1.Container"> & {
    * @generated from field: uint32 restart_count = 14;
    */
   restartCount: number;
+
+  /**
+   * The result of the image's healthcheck. HEALTH_STATUS_UNSPECIFIED when the
+   * container has no healthcheck.
+   *
+   * @generated from field: osiris.docker.v1.HealthStatus health = 15;
+   */
+  health: HealthStatus;
 };
 
 /**
@@ -602,6 +610,743 @@ export type Container = Message<"osiris.docker.v1.Container"> & {
  */
 export const ContainerSchema: GenMessage<Container> = /*@__PURE__*/
   messageDesc(file_osiris_docker_v1_docker_management, 9);
+
+/**
+ * GetDockerContainerRequest names the container to look up.
+ *
+ * @generated from message osiris.docker.v1.GetDockerContainerRequest
+ */
+export type GetDockerContainerRequest = Message<"osiris.docker.v1.GetDockerContainerRequest"> & {
+  /**
+   * Required. A container name, full id or unique id prefix.
+   *
+   * @generated from field: string container = 1;
+   */
+  container: string;
+};
+
+/**
+ * Describes the message osiris.docker.v1.GetDockerContainerRequest.
+ * Use `create(GetDockerContainerRequestSchema)` to create a new message.
+ */
+export const GetDockerContainerRequestSchema: GenMessage<GetDockerContainerRequest> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 10);
+
+/**
+ * GetDockerContainerResponse is the container as it is now.
+ *
+ * @generated from message osiris.docker.v1.GetDockerContainerResponse
+ */
+export type GetDockerContainerResponse = Message<"osiris.docker.v1.GetDockerContainerResponse"> & {
+  /**
+   * The container as inspected.
+   *
+   * @generated from field: osiris.docker.v1.Container container = 1;
+   */
+  container?: Container | undefined;
+};
+
+/**
+ * Describes the message osiris.docker.v1.GetDockerContainerResponse.
+ * Use `create(GetDockerContainerResponseSchema)` to create a new message.
+ */
+export const GetDockerContainerResponseSchema: GenMessage<GetDockerContainerResponse> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 11);
+
+/**
+ * ListDockerContainersRequest filters and pages the list.
+ *
+ * @generated from message osiris.docker.v1.ListDockerContainersRequest
+ */
+export type ListDockerContainersRequest = Message<"osiris.docker.v1.ListDockerContainersRequest"> & {
+  /**
+   * Include containers that are not running (`docker ps --all`). Ignored when
+   * `states` is set.
+   *
+   * @generated from field: bool all = 1;
+   */
+  all: boolean;
+
+  /**
+   * Only containers carrying every one of these labels. A key with an empty
+   * value matches the label with any value.
+   *
+   * @generated from field: map<string, string> label_selector = 2;
+   */
+  labelSelector: { [key: string]: string };
+
+  /**
+   * Only containers whose name starts with this prefix (without the leading
+   * "/").
+   *
+   * @generated from field: string name_prefix = 3;
+   */
+  namePrefix: string;
+
+  /**
+   * Only containers in one of these states. Empty means running only, or
+   * every state with `all`.
+   *
+   * @generated from field: repeated osiris.docker.v1.ContainerState states = 4;
+   */
+  states: ContainerState[];
+
+  /**
+   * Only containers made by Osiris (label `io.osiris.managed=true`). Unset
+   * means true.
+   *
+   * @generated from field: optional bool managed_only = 5;
+   */
+  managedOnly?: boolean | undefined;
+
+  /**
+   * The most containers to return, 1 to 1000. 0 means 100.
+   *
+   * @generated from field: uint32 page_size = 6;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of the previous page; empty for the first page.
+   *
+   * @generated from field: string page_token = 7;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message osiris.docker.v1.ListDockerContainersRequest.
+ * Use `create(ListDockerContainersRequestSchema)` to create a new message.
+ */
+export const ListDockerContainersRequestSchema: GenMessage<ListDockerContainersRequest> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 12);
+
+/**
+ * ListDockerContainersResponse is one page of containers.
+ *
+ * @generated from message osiris.docker.v1.ListDockerContainersResponse
+ */
+export type ListDockerContainersResponse = Message<"osiris.docker.v1.ListDockerContainersResponse"> & {
+  /**
+   * The containers on this page, newest first.
+   *
+   * @generated from field: repeated osiris.docker.v1.Container containers = 1;
+   */
+  containers: Container[];
+
+  /**
+   * Pass as `page_token` for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message osiris.docker.v1.ListDockerContainersResponse.
+ * Use `create(ListDockerContainersResponseSchema)` to create a new message.
+ */
+export const ListDockerContainersResponseSchema: GenMessage<ListDockerContainersResponse> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 13);
+
+/**
+ * StartDockerContainerRequest names the container to start.
+ *
+ * @generated from message osiris.docker.v1.StartDockerContainerRequest
+ */
+export type StartDockerContainerRequest = Message<"osiris.docker.v1.StartDockerContainerRequest"> & {
+  /**
+   * Required. A container name, full id or unique id prefix.
+   *
+   * @generated from field: string container = 1;
+   */
+  container: string;
+
+  /**
+   * When true, starting a running container succeeds with `already_running`
+   * set instead of failing with FAILED_PRECONDITION.
+   *
+   * @generated from field: bool ignore_already_running = 2;
+   */
+  ignoreAlreadyRunning: boolean;
+};
+
+/**
+ * Describes the message osiris.docker.v1.StartDockerContainerRequest.
+ * Use `create(StartDockerContainerRequestSchema)` to create a new message.
+ */
+export const StartDockerContainerRequestSchema: GenMessage<StartDockerContainerRequest> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 14);
+
+/**
+ * StartDockerContainerResponse is the container after the start.
+ *
+ * @generated from message osiris.docker.v1.StartDockerContainerResponse
+ */
+export type StartDockerContainerResponse = Message<"osiris.docker.v1.StartDockerContainerResponse"> & {
+  /**
+   * The container as inspected after it started.
+   *
+   * @generated from field: osiris.docker.v1.Container container = 1;
+   */
+  container?: Container | undefined;
+
+  /**
+   * True when the container was already running (only possible with
+   * `ignore_already_running`).
+   *
+   * @generated from field: bool already_running = 2;
+   */
+  alreadyRunning: boolean;
+};
+
+/**
+ * Describes the message osiris.docker.v1.StartDockerContainerResponse.
+ * Use `create(StartDockerContainerResponseSchema)` to create a new message.
+ */
+export const StartDockerContainerResponseSchema: GenMessage<StartDockerContainerResponse> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 15);
+
+/**
+ * RestartDockerContainerRequest names the container to restart.
+ *
+ * @generated from message osiris.docker.v1.RestartDockerContainerRequest
+ */
+export type RestartDockerContainerRequest = Message<"osiris.docker.v1.RestartDockerContainerRequest"> & {
+  /**
+   * Required. A container name, full id or unique id prefix.
+   *
+   * @generated from field: string container = 1;
+   */
+  container: string;
+
+  /**
+   * Grace period in seconds between the stop signal and SIGKILL, 0 to 3600.
+   * When unset, the container's own StopTimeout applies, or else 10 seconds.
+   *
+   * @generated from field: optional uint32 timeout_seconds = 2;
+   */
+  timeoutSeconds?: number | undefined;
+};
+
+/**
+ * Describes the message osiris.docker.v1.RestartDockerContainerRequest.
+ * Use `create(RestartDockerContainerRequestSchema)` to create a new message.
+ */
+export const RestartDockerContainerRequestSchema: GenMessage<RestartDockerContainerRequest> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 16);
+
+/**
+ * RestartDockerContainerResponse is the container after the restart.
+ *
+ * @generated from message osiris.docker.v1.RestartDockerContainerResponse
+ */
+export type RestartDockerContainerResponse = Message<"osiris.docker.v1.RestartDockerContainerResponse"> & {
+  /**
+   * The container as inspected after it started again.
+   *
+   * @generated from field: osiris.docker.v1.Container container = 1;
+   */
+  container?: Container | undefined;
+};
+
+/**
+ * Describes the message osiris.docker.v1.RestartDockerContainerResponse.
+ * Use `create(RestartDockerContainerResponseSchema)` to create a new message.
+ */
+export const RestartDockerContainerResponseSchema: GenMessage<RestartDockerContainerResponse> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 17);
+
+/**
+ * RemoveDockerContainerRequest names the container to remove.
+ *
+ * @generated from message osiris.docker.v1.RemoveDockerContainerRequest
+ */
+export type RemoveDockerContainerRequest = Message<"osiris.docker.v1.RemoveDockerContainerRequest"> & {
+  /**
+   * Required. A container name, full id or unique id prefix.
+   *
+   * @generated from field: string container = 1;
+   */
+  container: string;
+
+  /**
+   * Kill and remove a running container (`docker rm --force`).
+   *
+   * @generated from field: bool force = 2;
+   */
+  force: boolean;
+
+  /**
+   * Also remove the anonymous volumes of the container (`docker rm
+   * --volumes`). Named volumes are kept.
+   *
+   * @generated from field: bool remove_volumes = 3;
+   */
+  removeVolumes: boolean;
+
+  /**
+   * When true, removing a container that does not exist succeeds with
+   * `not_found` set instead of failing with NOT_FOUND.
+   *
+   * @generated from field: bool ignore_not_found = 4;
+   */
+  ignoreNotFound: boolean;
+};
+
+/**
+ * Describes the message osiris.docker.v1.RemoveDockerContainerRequest.
+ * Use `create(RemoveDockerContainerRequestSchema)` to create a new message.
+ */
+export const RemoveDockerContainerRequestSchema: GenMessage<RemoveDockerContainerRequest> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 18);
+
+/**
+ * RemoveDockerContainerResponse confirms the removal.
+ *
+ * @generated from message osiris.docker.v1.RemoveDockerContainerResponse
+ */
+export type RemoveDockerContainerResponse = Message<"osiris.docker.v1.RemoveDockerContainerResponse"> & {
+  /**
+   * The full id of the removed container; empty when `not_found`.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * True when there was no such container (only possible with
+   * `ignore_not_found`).
+   *
+   * @generated from field: bool not_found = 2;
+   */
+  notFound: boolean;
+};
+
+/**
+ * Describes the message osiris.docker.v1.RemoveDockerContainerResponse.
+ * Use `create(RemoveDockerContainerResponseSchema)` to create a new message.
+ */
+export const RemoveDockerContainerResponseSchema: GenMessage<RemoveDockerContainerResponse> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 19);
+
+/**
+ * WaitDockerContainerRequest names the container and what to wait for.
+ *
+ * @generated from message osiris.docker.v1.WaitDockerContainerRequest
+ */
+export type WaitDockerContainerRequest = Message<"osiris.docker.v1.WaitDockerContainerRequest"> & {
+  /**
+   * Required. A container name, full id or unique id prefix.
+   *
+   * @generated from field: string container = 1;
+   */
+  container: string;
+
+  /**
+   * What to wait for. Unset means WAIT_CONDITION_NOT_RUNNING.
+   *
+   * @generated from field: osiris.docker.v1.WaitCondition condition = 2;
+   */
+  condition: WaitCondition;
+};
+
+/**
+ * Describes the message osiris.docker.v1.WaitDockerContainerRequest.
+ * Use `create(WaitDockerContainerRequestSchema)` to create a new message.
+ */
+export const WaitDockerContainerRequestSchema: GenMessage<WaitDockerContainerRequest> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 20);
+
+/**
+ * WaitDockerContainerResponse is how the container ended.
+ *
+ * @generated from message osiris.docker.v1.WaitDockerContainerResponse
+ */
+export type WaitDockerContainerResponse = Message<"osiris.docker.v1.WaitDockerContainerResponse"> & {
+  /**
+   * The exit code of the container's last run.
+   *
+   * @generated from field: int32 exit_code = 1;
+   */
+  exitCode: number;
+
+  /**
+   * The engine's message when waiting failed on its side, else empty.
+   *
+   * @generated from field: string error = 2;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message osiris.docker.v1.WaitDockerContainerResponse.
+ * Use `create(WaitDockerContainerResponseSchema)` to create a new message.
+ */
+export const WaitDockerContainerResponseSchema: GenMessage<WaitDockerContainerResponse> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 21);
+
+/**
+ * StreamDockerContainerLogsRequest says which output to send.
+ *
+ * @generated from message osiris.docker.v1.StreamDockerContainerLogsRequest
+ */
+export type StreamDockerContainerLogsRequest = Message<"osiris.docker.v1.StreamDockerContainerLogsRequest"> & {
+  /**
+   * Required. A container name, full id or unique id prefix.
+   *
+   * @generated from field: string container = 1;
+   */
+  container: string;
+
+  /**
+   * Keep the stream open and send new output as it is written, until the
+   * container stops or the client cancels.
+   *
+   * @generated from field: bool follow = 2;
+   */
+  follow: boolean;
+
+  /**
+   * Only the last this many lines of existing output. Unset means all of it.
+   *
+   * @generated from field: optional uint32 tail_lines = 3;
+   */
+  tailLines?: number | undefined;
+
+  /**
+   * Only output written at or after this time.
+   *
+   * @generated from field: google.protobuf.Timestamp since = 4;
+   */
+  since?: Timestamp | undefined;
+
+  /**
+   * Only output written before this time. Not with `follow`.
+   *
+   * @generated from field: google.protobuf.Timestamp until = 5;
+   */
+  until?: Timestamp | undefined;
+
+  /**
+   * Set `timestamp` on each message. Each message then holds exactly one
+   * line.
+   *
+   * @generated from field: bool timestamps = 6;
+   */
+  timestamps: boolean;
+
+  /**
+   * Send standard output. When both `stdout` and `stderr` are false, both are
+   * sent.
+   *
+   * @generated from field: bool stdout = 7;
+   */
+  stdout: boolean;
+
+  /**
+   * Send standard error. When both `stdout` and `stderr` are false, both are
+   * sent.
+   *
+   * @generated from field: bool stderr = 8;
+   */
+  stderr: boolean;
+};
+
+/**
+ * Describes the message osiris.docker.v1.StreamDockerContainerLogsRequest.
+ * Use `create(StreamDockerContainerLogsRequestSchema)` to create a new message.
+ */
+export const StreamDockerContainerLogsRequestSchema: GenMessage<StreamDockerContainerLogsRequest> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 22);
+
+/**
+ * StreamDockerContainerLogsResponse is one chunk of output.
+ *
+ * @generated from message osiris.docker.v1.StreamDockerContainerLogsResponse
+ */
+export type StreamDockerContainerLogsResponse = Message<"osiris.docker.v1.StreamDockerContainerLogsResponse"> & {
+  /**
+   * Which stream the chunk was written to.
+   *
+   * @generated from field: osiris.docker.v1.LogStream stream = 1;
+   */
+  stream: LogStream;
+
+  /**
+   * The bytes as written, unchanged (not necessarily valid UTF-8, and not
+   * necessarily whole lines unless `timestamps` was requested).
+   *
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+
+  /**
+   * When the engine recorded the output; only with `timestamps`.
+   *
+   * @generated from field: google.protobuf.Timestamp timestamp = 3;
+   */
+  timestamp?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message osiris.docker.v1.StreamDockerContainerLogsResponse.
+ * Use `create(StreamDockerContainerLogsResponseSchema)` to create a new message.
+ */
+export const StreamDockerContainerLogsResponseSchema: GenMessage<StreamDockerContainerLogsResponse> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 23);
+
+/**
+ * WatchDockerEventsRequest filters the events to send. Empty fields match
+ * everything.
+ *
+ * @generated from message osiris.docker.v1.WatchDockerEventsRequest
+ */
+export type WatchDockerEventsRequest = Message<"osiris.docker.v1.WatchDockerEventsRequest"> & {
+  /**
+   * Only events of containers carrying every one of these labels. A key with
+   * an empty value matches the label with any value.
+   *
+   * @generated from field: map<string, string> label_selector = 1;
+   */
+  labelSelector: { [key: string]: string };
+
+  /**
+   * Only events of this container: a full id, an id prefix or a name.
+   *
+   * @generated from field: string container = 2;
+   */
+  container: string;
+
+  /**
+   * Only these kinds of events.
+   *
+   * @generated from field: repeated osiris.docker.v1.EventType types = 3;
+   */
+  types: EventType[];
+};
+
+/**
+ * Describes the message osiris.docker.v1.WatchDockerEventsRequest.
+ * Use `create(WatchDockerEventsRequestSchema)` to create a new message.
+ */
+export const WatchDockerEventsRequestSchema: GenMessage<WatchDockerEventsRequest> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 24);
+
+/**
+ * WatchDockerEventsResponse is one container event.
+ *
+ * @generated from message osiris.docker.v1.WatchDockerEventsResponse
+ */
+export type WatchDockerEventsResponse = Message<"osiris.docker.v1.WatchDockerEventsResponse"> & {
+  /**
+   * What happened.
+   *
+   * @generated from field: osiris.docker.v1.EventType type = 1;
+   */
+  type: EventType;
+
+  /**
+   * The full container id.
+   *
+   * @generated from field: string container_id = 2;
+   */
+  containerId: string;
+
+  /**
+   * The container name, without the leading "/".
+   *
+   * @generated from field: string container_name = 3;
+   */
+  containerName: string;
+
+  /**
+   * The container's image, as it was given at create.
+   *
+   * @generated from field: string image = 4;
+   */
+  image: string;
+
+  /**
+   * The container's labels.
+   *
+   * @generated from field: map<string, string> labels = 5;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * When the engine recorded the event, with nanoseconds.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 6;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * For EVENT_TYPE_DIED: the exit code.
+   *
+   * @generated from field: int32 exit_code = 7;
+   */
+  exitCode: number;
+
+  /**
+   * For EVENT_TYPE_KILLED: the signal sent, as a number.
+   *
+   * @generated from field: string signal = 8;
+   */
+  signal: string;
+
+  /**
+   * For EVENT_TYPE_HEALTH_STATUS: the new health.
+   *
+   * @generated from field: osiris.docker.v1.HealthStatus health = 9;
+   */
+  health: HealthStatus;
+};
+
+/**
+ * Describes the message osiris.docker.v1.WatchDockerEventsResponse.
+ * Use `create(WatchDockerEventsResponseSchema)` to create a new message.
+ */
+export const WatchDockerEventsResponseSchema: GenMessage<WatchDockerEventsResponse> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 25);
+
+/**
+ * PullDockerImageRequest names the image to pull.
+ *
+ * @generated from message osiris.docker.v1.PullDockerImageRequest
+ */
+export type PullDockerImageRequest = Message<"osiris.docker.v1.PullDockerImageRequest"> & {
+  /**
+   * Required. The image reference, in Docker's grammar. A reference without
+   * tag or digest means `:latest`. Image ids cannot be pulled.
+   *
+   * @generated from field: string image = 1;
+   */
+  image: string;
+
+  /**
+   * Credentials for the registry. Never logged.
+   *
+   * @generated from field: osiris.docker.v1.RegistryAuth registry_auth = 2;
+   */
+  registryAuth?: RegistryAuth | undefined;
+};
+
+/**
+ * Describes the message osiris.docker.v1.PullDockerImageRequest.
+ * Use `create(PullDockerImageRequestSchema)` to create a new message.
+ */
+export const PullDockerImageRequestSchema: GenMessage<PullDockerImageRequest> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 26);
+
+/**
+ * PullDockerImageResponse is one step of a pull: progress, or the final
+ * result, which is always the last message of a successful pull.
+ *
+ * @generated from message osiris.docker.v1.PullDockerImageResponse
+ */
+export type PullDockerImageResponse = Message<"osiris.docker.v1.PullDockerImageResponse"> & {
+  /**
+   * Which kind of message this is.
+   *
+   * @generated from oneof osiris.docker.v1.PullDockerImageResponse.update
+   */
+  update: {
+    /**
+     * A progress line of the engine.
+     *
+     * @generated from field: osiris.docker.v1.PullProgress progress = 1;
+     */
+    value: PullProgress;
+    case: "progress";
+  } | {
+    /**
+     * The pulled image; the last message.
+     *
+     * @generated from field: osiris.docker.v1.PulledImage image = 2;
+     */
+    value: PulledImage;
+    case: "image";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message osiris.docker.v1.PullDockerImageResponse.
+ * Use `create(PullDockerImageResponseSchema)` to create a new message.
+ */
+export const PullDockerImageResponseSchema: GenMessage<PullDockerImageResponse> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 27);
+
+/**
+ * PullProgress is one progress line of the engine.
+ *
+ * @generated from message osiris.docker.v1.PullProgress
+ */
+export type PullProgress = Message<"osiris.docker.v1.PullProgress"> & {
+  /**
+   * The layer this line is about; empty for lines about the whole image.
+   *
+   * @generated from field: string layer_id = 1;
+   */
+  layerId: string;
+
+  /**
+   * The engine's status text, for example "Downloading" or "Pull complete".
+   *
+   * @generated from field: string status = 2;
+   */
+  status: string;
+
+  /**
+   * Bytes done so far, when the engine reports them.
+   *
+   * @generated from field: int64 current = 3;
+   */
+  current: bigint;
+
+  /**
+   * Bytes in all, when the engine reports them.
+   *
+   * @generated from field: int64 total = 4;
+   */
+  total: bigint;
+};
+
+/**
+ * Describes the message osiris.docker.v1.PullProgress.
+ * Use `create(PullProgressSchema)` to create a new message.
+ */
+export const PullProgressSchema: GenMessage<PullProgress> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 28);
+
+/**
+ * PulledImage is the image a pull left on the engine.
+ *
+ * @generated from message osiris.docker.v1.PulledImage
+ */
+export type PulledImage = Message<"osiris.docker.v1.PulledImage"> & {
+  /**
+   * The image id, `sha256:<64 hex>`.
+   *
+   * @generated from field: string image_id = 1;
+   */
+  imageId: string;
+
+  /**
+   * The repository digest the registry served, `sha256:<64 hex>`, when it
+   * reported one.
+   *
+   * @generated from field: string digest = 2;
+   */
+  digest: string;
+};
+
+/**
+ * Describes the message osiris.docker.v1.PulledImage.
+ * Use `create(PulledImageSchema)` to create a new message.
+ */
+export const PulledImageSchema: GenMessage<PulledImage> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 29);
 
 /**
  * MountType is the kind of storage a Mount attaches.
@@ -776,6 +1521,47 @@ export const RestartPolicyModeSchema: GenEnum<RestartPolicyMode> = /*@__PURE__*/
   enumDesc(file_osiris_docker_v1_docker_management, 3);
 
 /**
+ * HealthStatus is the state of a container's healthcheck, as `docker ps` shows.
+ *
+ * @generated from enum osiris.docker.v1.HealthStatus
+ */
+export enum HealthStatus {
+  /**
+   * The container has no healthcheck.
+   *
+   * @generated from enum value: HEALTH_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The first check has not passed yet.
+   *
+   * @generated from enum value: HEALTH_STATUS_STARTING = 1;
+   */
+  STARTING = 1,
+
+  /**
+   * The last checks passed.
+   *
+   * @generated from enum value: HEALTH_STATUS_HEALTHY = 2;
+   */
+  HEALTHY = 2,
+
+  /**
+   * The check failed its allowed number of retries.
+   *
+   * @generated from enum value: HEALTH_STATUS_UNHEALTHY = 3;
+   */
+  UNHEALTHY = 3,
+}
+
+/**
+ * Describes the enum osiris.docker.v1.HealthStatus.
+ */
+export const HealthStatusSchema: GenEnum<HealthStatus> = /*@__PURE__*/
+  enumDesc(file_osiris_docker_v1_docker_management, 4);
+
+/**
  * ContainerState is the lifecycle state of a container, as `docker ps` shows.
  *
  * @generated from enum osiris.docker.v1.ContainerState
@@ -842,7 +1628,180 @@ export enum ContainerState {
  * Describes the enum osiris.docker.v1.ContainerState.
  */
 export const ContainerStateSchema: GenEnum<ContainerState> = /*@__PURE__*/
-  enumDesc(file_osiris_docker_v1_docker_management, 4);
+  enumDesc(file_osiris_docker_v1_docker_management, 5);
+
+/**
+ * WaitCondition is what WaitDockerContainer waits for, as `docker wait
+ * --condition` would.
+ *
+ * @generated from enum osiris.docker.v1.WaitCondition
+ */
+export enum WaitCondition {
+  /**
+   * Treated as WAIT_CONDITION_NOT_RUNNING.
+   *
+   * @generated from enum value: WAIT_CONDITION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The container is not running; returns at once if it already is not.
+   *
+   * @generated from enum value: WAIT_CONDITION_NOT_RUNNING = 1;
+   */
+  NOT_RUNNING = 1,
+
+  /**
+   * The container's next exit, even if it is not running now.
+   *
+   * @generated from enum value: WAIT_CONDITION_NEXT_EXIT = 2;
+   */
+  NEXT_EXIT = 2,
+
+  /**
+   * The container has been removed.
+   *
+   * @generated from enum value: WAIT_CONDITION_REMOVED = 3;
+   */
+  REMOVED = 3,
+}
+
+/**
+ * Describes the enum osiris.docker.v1.WaitCondition.
+ */
+export const WaitConditionSchema: GenEnum<WaitCondition> = /*@__PURE__*/
+  enumDesc(file_osiris_docker_v1_docker_management, 6);
+
+/**
+ * LogStream is the output stream a chunk of logs came from.
+ *
+ * @generated from enum osiris.docker.v1.LogStream
+ */
+export enum LogStream {
+  /**
+   * Not used.
+   *
+   * @generated from enum value: LOG_STREAM_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Standard output, or all output of a TTY container.
+   *
+   * @generated from enum value: LOG_STREAM_STDOUT = 1;
+   */
+  STDOUT = 1,
+
+  /**
+   * Standard error.
+   *
+   * @generated from enum value: LOG_STREAM_STDERR = 2;
+   */
+  STDERR = 2,
+}
+
+/**
+ * Describes the enum osiris.docker.v1.LogStream.
+ */
+export const LogStreamSchema: GenEnum<LogStream> = /*@__PURE__*/
+  enumDesc(file_osiris_docker_v1_docker_management, 7);
+
+/**
+ * EventType is the kind of a container event.
+ *
+ * @generated from enum osiris.docker.v1.EventType
+ */
+export enum EventType {
+  /**
+   * Not used.
+   *
+   * @generated from enum value: EVENT_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The container was created.
+   *
+   * @generated from enum value: EVENT_TYPE_CREATED = 1;
+   */
+  CREATED = 1,
+
+  /**
+   * The container started.
+   *
+   * @generated from enum value: EVENT_TYPE_STARTED = 2;
+   */
+  STARTED = 2,
+
+  /**
+   * The container's process ended; see exit_code.
+   *
+   * @generated from enum value: EVENT_TYPE_DIED = 3;
+   */
+  DIED = 3,
+
+  /**
+   * The container was stopped by a stop request.
+   *
+   * @generated from enum value: EVENT_TYPE_STOPPED = 4;
+   */
+  STOPPED = 4,
+
+  /**
+   * A signal was sent to the container; see signal.
+   *
+   * @generated from enum value: EVENT_TYPE_KILLED = 5;
+   */
+  KILLED = 5,
+
+  /**
+   * The kernel's OOM killer hit the container.
+   *
+   * @generated from enum value: EVENT_TYPE_OOM = 6;
+   */
+  OOM = 6,
+
+  /**
+   * The container was removed.
+   *
+   * @generated from enum value: EVENT_TYPE_REMOVED = 7;
+   */
+  REMOVED = 7,
+
+  /**
+   * The healthcheck's result changed; see health.
+   *
+   * @generated from enum value: EVENT_TYPE_HEALTH_STATUS = 8;
+   */
+  HEALTH_STATUS = 8,
+
+  /**
+   * The container was paused.
+   *
+   * @generated from enum value: EVENT_TYPE_PAUSED = 9;
+   */
+  PAUSED = 9,
+
+  /**
+   * The container was unpaused.
+   *
+   * @generated from enum value: EVENT_TYPE_UNPAUSED = 10;
+   */
+  UNPAUSED = 10,
+
+  /**
+   * The container was restarted by a restart request.
+   *
+   * @generated from enum value: EVENT_TYPE_RESTARTED = 11;
+   */
+  RESTARTED = 11,
+}
+
+/**
+ * Describes the enum osiris.docker.v1.EventType.
+ */
+export const EventTypeSchema: GenEnum<EventType> = /*@__PURE__*/
+  enumDesc(file_osiris_docker_v1_docker_management, 8);
 
 /**
  * DockerService controls containers on one Docker engine.
@@ -907,6 +1866,168 @@ export const DockerService: GenService<{
     methodKind: "unary";
     input: typeof StopDockerContainerRequestSchema;
     output: typeof StopDockerContainerResponseSchema;
+  },
+  /**
+   * GetDockerContainer returns one container as the engine reports it now,
+   * like `docker inspect`, including its health when the image defines a
+   * healthcheck.
+   *
+   * Errors:
+   * - NOT_FOUND: `Container not found: "<container>"`.
+   * - INVALID_ARGUMENT: empty or malformed `container`.
+   *
+   * @generated from rpc osiris.docker.v1.DockerService.GetDockerContainer
+   */
+  getDockerContainer: {
+    methodKind: "unary";
+    input: typeof GetDockerContainerRequestSchema;
+    output: typeof GetDockerContainerResponseSchema;
+  },
+  /**
+   * ListDockerContainers lists containers, like `docker ps`, one page at a
+   * time. The order is stable: newest first, ties broken by id. The page token
+   * is opaque and only valid with the same filters.
+   *
+   * Errors:
+   * - INVALID_ARGUMENT: a bad `page_token` (malformed, or issued for other
+   *   filters), a `page_size` above 1000, or an unknown state.
+   * - PERMISSION_DENIED: `managed_only` is false but the server only exposes
+   *   managed containers (OSIRIS_SCOPE=managed).
+   *
+   * @generated from rpc osiris.docker.v1.DockerService.ListDockerContainers
+   */
+  listDockerContainers: {
+    methodKind: "unary";
+    input: typeof ListDockerContainersRequestSchema;
+    output: typeof ListDockerContainersResponseSchema;
+  },
+  /**
+   * StartDockerContainer starts an existing container that is not running,
+   * like `docker start`.
+   *
+   * Errors:
+   * - NOT_FOUND: no such container.
+   * - FAILED_PRECONDITION: `Container already running: "<container>"`, unless
+   *   `ignore_already_running` is set; or the container cannot start (for
+   *   example its host port is taken).
+   *
+   * @generated from rpc osiris.docker.v1.DockerService.StartDockerContainer
+   */
+  startDockerContainer: {
+    methodKind: "unary";
+    input: typeof StartDockerContainerRequestSchema;
+    output: typeof StartDockerContainerResponseSchema;
+  },
+  /**
+   * RestartDockerContainer stops the container (as StopDockerContainer does,
+   * with the stop signal and then SIGKILL after the grace period) and starts
+   * it again, like `docker restart`. A container that is not running is
+   * simply started.
+   *
+   * Errors:
+   * - NOT_FOUND: no such container.
+   * - FAILED_PRECONDITION: the container cannot start again.
+   *
+   * @generated from rpc osiris.docker.v1.DockerService.RestartDockerContainer
+   */
+  restartDockerContainer: {
+    methodKind: "unary";
+    input: typeof RestartDockerContainerRequestSchema;
+    output: typeof RestartDockerContainerResponseSchema;
+  },
+  /**
+   * RemoveDockerContainer deletes a container, like `docker rm`.
+   *
+   * Errors:
+   * - NOT_FOUND: no such container, unless `ignore_not_found` is set.
+   * - FAILED_PRECONDITION: the container is running and `force` is false, or
+   *   the engine is already removing it.
+   *
+   * @generated from rpc osiris.docker.v1.DockerService.RemoveDockerContainer
+   */
+  removeDockerContainer: {
+    methodKind: "unary";
+    input: typeof RemoveDockerContainerRequestSchema;
+    output: typeof RemoveDockerContainerResponseSchema;
+  },
+  /**
+   * WaitDockerContainer blocks until the container reaches a condition, like
+   * `docker wait`, and returns its exit code. It ends early with
+   * DEADLINE_EXCEEDED or CANCELED when the client's deadline passes or it
+   * cancels; the engine request is aborted then.
+   *
+   * Errors:
+   * - NOT_FOUND: no such container.
+   *
+   * @generated from rpc osiris.docker.v1.DockerService.WaitDockerContainer
+   */
+  waitDockerContainer: {
+    methodKind: "unary";
+    input: typeof WaitDockerContainerRequestSchema;
+    output: typeof WaitDockerContainerResponseSchema;
+  },
+  /**
+   * StreamDockerContainerLogs streams a container's output, like
+   * `docker logs`. Each message is one chunk as the engine framed it, tagged
+   * with its stream; a container with a TTY has a single raw stream, reported
+   * as LOG_STREAM_STDOUT. With `follow`, the stream stays open and ends when
+   * the container stops or the client cancels; a cancel closes the engine
+   * connection at once.
+   *
+   * Errors:
+   * - NOT_FOUND: no such container.
+   * - INVALID_ARGUMENT: `until` before `since`, or `until` with `follow`.
+   *
+   * @generated from rpc osiris.docker.v1.DockerService.StreamDockerContainerLogs
+   */
+  streamDockerContainerLogs: {
+    methodKind: "server_streaming";
+    input: typeof StreamDockerContainerLogsRequestSchema;
+    output: typeof StreamDockerContainerLogsResponseSchema;
+  },
+  /**
+   * WatchDockerEvents streams container events as they happen, like
+   * `docker events --filter type=container`, from the moment the call reaches
+   * the server. All watchers share one subscription to the engine. When the
+   * engine's stream breaks (for example dockerd restarts), Osiris reconnects
+   * and replays from the last event it saw, without gaps or duplicates. If the
+   * engine stays unreachable for more than 30 seconds, the stream ends with
+   * UNAVAILABLE and the client should subscribe again.
+   *
+   * A watcher that reads too slowly to keep up (more than 10000 events behind)
+   * is ended with RESOURCE_EXHAUSTED rather than slowing everyone down.
+   *
+   * Errors:
+   * - UNAVAILABLE: the engine cannot be reached, or stayed unreachable too
+   *   long to bridge the gap.
+   *
+   * @generated from rpc osiris.docker.v1.DockerService.WatchDockerEvents
+   */
+  watchDockerEvents: {
+    methodKind: "server_streaming";
+    input: typeof WatchDockerEventsRequestSchema;
+    output: typeof WatchDockerEventsResponseSchema;
+  },
+  /**
+   * PullDockerImage pulls an image from its registry, like `docker pull`,
+   * streaming the engine's progress and ending with one message that carries
+   * the image id and digest. A pull never ends successfully unless the image
+   * is on the engine: errors the engine reports inside its progress stream end
+   * the call with the matching code.
+   *
+   * Errors:
+   * - NOT_FOUND: the registry has no such repository or tag.
+   * - UNAUTHENTICATED / PERMISSION_DENIED: the registry refused the
+   *   credentials.
+   * - UNAVAILABLE: the registry or the engine is unreachable.
+   * - PERMISSION_DENIED: the image is outside the server's OSIRIS_ALLOWED_IMAGES.
+   *
+   * @generated from rpc osiris.docker.v1.DockerService.PullDockerImage
+   */
+  pullDockerImage: {
+    methodKind: "server_streaming";
+    input: typeof PullDockerImageRequestSchema;
+    output: typeof PullDockerImageResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_osiris_docker_v1_docker_management, 0);
