@@ -28,7 +28,7 @@ export interface AppDependencies {
 
 export type AppConfig = Pick<
   Config,
-  "logLevel" | "tls" | "readMaxBytes" | "shutdownTimeoutMs" | "corsOrigins" | "tokens" | "scope" | "runPolicy" | "rateLimit" | "maxStreamsPerPrincipal"
+  "logLevel" | "tls" | "readMaxBytes" | "shutdownTimeoutMs" | "corsOrigins" | "tokens" | "scope" | "runPolicy" | "rateLimit" | "maxStreamsPerPrincipal" | "eventReconnectWindowMs"
 >;
 
 /** The Fastify app with every route registered; it does not listen, so tests can use it directly. */
@@ -44,7 +44,11 @@ export async function buildApp(config: AppConfig, { engine, logStream }: AppDepe
   }) as unknown as FastifyInstance;
   const containers = new ContainerService(engine, app.log, { scope: config.scope, policy: config.runPolicy });
   const lifecycle = new ContainerLifecycle(engine, containers, config.scope);
-  const events = new EventHub(engine, { ...defaultEventHubOptions, scope: config.scope });
+  const events = new EventHub(engine, {
+    ...defaultEventHubOptions,
+    scope: config.scope,
+    reconnectWindowMs: config.eventReconnectWindowMs ?? defaultEventHubOptions.reconnectWindowMs,
+  });
   const metrics = new Metrics();
   metrics.observeEventHub(events);
   observeEngineCalls(engine, (operation, seconds, outcome) => metrics.engineSeconds.observe({ operation, outcome }, seconds));

@@ -30,6 +30,8 @@ export interface Config {
   readMaxBytes: number;
   /** OSIRIS_SHUTDOWN_TIMEOUT_MS: how long in-flight calls may finish after SIGTERM; default 10000. */
   shutdownTimeoutMs: number;
+  /** OSIRIS_EVENT_RECONNECT_MS: how long event watchers wait for a lost engine; default 30000. */
+  eventReconnectWindowMs?: number;
   /** OSIRIS_CORS_ORIGINS: origins browsers may call from; default none. */
   corsOrigins: string[];
   /** OSIRIS_TOKENS_FILE or OSIRIS_TOKENS; undefined means authentication is off (loopback only). */
@@ -61,6 +63,8 @@ export const settingsHelp = `Osiris reads its settings from the environment:
                               principal, with role operator. Default: unset.
   OSIRIS_READ_MAX_BYTES       Largest request message in bytes. Default 4194304.
   OSIRIS_SHUTDOWN_TIMEOUT_MS  Grace for in-flight calls on SIGTERM. Default 10000.
+  OSIRIS_EVENT_RECONNECT_MS   How long WatchDockerEvents streams wait for a lost engine
+                              before ending with UNAVAILABLE. Default 30000.
   OSIRIS_CORS_ORIGINS         Comma-separated origins browsers may call from, e.g.
                               http://127.0.0.1:8081. Default: none; any request
                               with another Origin header is refused.
@@ -121,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tls: tlsCert && tlsKey ? tlsFiles(env, tlsCert, tlsKey) : undefined,
     readMaxBytes: positiveInteger("OSIRIS_READ_MAX_BYTES", env.OSIRIS_READ_MAX_BYTES, 4 * 1024 * 1024),
     shutdownTimeoutMs: positiveInteger("OSIRIS_SHUTDOWN_TIMEOUT_MS", env.OSIRIS_SHUTDOWN_TIMEOUT_MS, 10_000),
+    eventReconnectWindowMs: positiveInteger("OSIRIS_EVENT_RECONNECT_MS", env.OSIRIS_EVENT_RECONNECT_MS, 30_000),
     corsOrigins: parseOrigins(env.OSIRIS_CORS_ORIGINS ?? ""),
     ...securitySettings(env),
   };

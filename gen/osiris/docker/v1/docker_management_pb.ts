@@ -1991,8 +1991,9 @@ export const DockerService: GenService<{
    * the server. All watchers share one subscription to the engine. When the
    * engine's stream breaks (for example dockerd restarts), Osiris reconnects
    * and replays from the last event it saw, without gaps or duplicates. If the
-   * engine stays unreachable for more than 30 seconds, the stream ends with
-   * UNAVAILABLE and the client should subscribe again.
+   * engine stays unreachable longer than the server's OSIRIS_EVENT_RECONNECT_MS
+   * (30 seconds by default), the stream ends with UNAVAILABLE and the client
+   * should subscribe again.
    *
    * A watcher that reads too slowly to keep up (more than 10000 events behind)
    * is ended with RESOURCE_EXHAUSTED rather than slowing everyone down.
