@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { ContainerState } from "../../gen/osiris/docker/v1/docker_management_pb.js";
+import { ContainerState, EventType } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { createOsirisClient } from "../../client-examples/browser/osiris-browser-client.js";
 import { bundleDashboard } from "../../client-examples/browser/serve.js";
-import { exitsOnSigint, newTestRun, removeTestContainers, testContainerIds, testImage } from "../support/engine-fixtures.js";
+import { eventually, exitsOnSigint, newTestRun, removeTestContainers, testContainerIds, testImage } from "../support/engine-fixtures.js";
+import { watchersRegistered } from "../support/server-metrics.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
 const dashboardOrigin = "http://127.0.0.1:8081";
@@ -27,10 +28,51 @@ describe("browsers: gRPC-Web and CORS", () => {
     assert.equal(stopped.container?.state, ContainerState.EXITED);
   });
 
+  it("lists, follows logs and watches events live with the dashboard's gRPC-Web client", async () => {
+    const client = createOsirisClient(server.baseUrl);
+    const stop = new AbortController();
+    const events: string[] = [];
+    const watching = (async () => {
+      try {
+        for await (const event of client.watchDockerEvents({ labelSelector: run.labels }, { signal: stop.signal })) {
+          events.push(`${EventType[event.type]}:${event.containerName}`);
+        }
+      } catch {
+        // Ends with the abort below.
+      }
+    })();
+    const name = run.name("live");
+    await watchersRegistered(server.baseUrl, 1);
+    const { container } = await client.runDockerContainer({
+      image: testImage,
+      name,
+      command: ["sh", "-c", "trap 'exit 0' INT; i=0; while true; do i=$((i+1)); echo line$i; sleep 0.2; done"],
+      labels: run.labels,
+    });
+    const { containers } = await client.listDockerContainers({ labelSelector: run.labels });
+    assert.deepEqual(
+      containers.map((c) => c.name),
+      [name],
+    );
+    const lines: string[] = [];
+    const decoder = new TextDecoder();
+    for await (const chunk of client.streamDockerContainerLogs({ container: name, follow: true }, { signal: stop.signal })) {
+      lines.push(...decoder.decode(chunk.data).split("\n").filter(Boolean));
+      if (lines.length >= 3) break;
+    }
+    assert.deepEqual(lines.slice(0, 3), ["line1", "line2", "line3"], "lines arrive while the container runs");
+    await client.stopDockerContainer({ container: container!.id, signal: "SIGINT" });
+    assert.ok(await eventually(async () => events.includes(`DIED:${name}`)), "the watcher saw the container die");
+    stop.abort();
+    await watching;
+    assert.deepEqual(events.slice(0, 2), [`CREATED:${name}`, `STARTED:${name}`]);
+  });
+
   it("bundles the dashboard page script for browsers", async () => {
     const script = await bundleDashboard();
     assert.match(script, /createGrpcWebTransport/);
     assert.match(script, /runDockerContainer/);
+    assert.match(script, /watchDockerEvents/);
   });
 
   it("answers a preflight from a configured origin with the headers gRPC-Web and Connect need", async () => {

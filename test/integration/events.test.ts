@@ -5,6 +5,7 @@ import { EventType, type WatchDockerEventsResponse } from "../../gen/osiris/dock
 import { docker, eventually, exitsOnSigint, newTestRun, removeTestContainers, testImage } from "../support/engine-fixtures.js";
 import { engineEventListeners } from "../support/engine-connections.js";
 import { startEngine, stopEngine } from "../support/engine-control.js";
+import { metric, watchersRegistered } from "../support/server-metrics.js";
 import { startTestServer, type ProtocolName, type TestServer } from "../support/test-server.js";
 
 const run = newTestRun();
@@ -29,17 +30,6 @@ function watch(server: TestServer, protocol: ProtocolName, request: { container?
   return { events, ended, cancel: () => controller.abort() };
 }
 
-async function metric(server: TestServer, name: string): Promise<number> {
-  const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
-  const match = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
-  return match ? Number(match[1]) : Number.NaN;
-}
-
-/** Waits until the server has registered this many watchers, so none misses what follows. */
-async function watchersRegistered(server: TestServer, count: number): Promise<void> {
-  assert.ok(await eventually(async () => (await metric(server, "osiris_event_watchers")) === count), `${count} watchers registered`);
-}
-
 const summary = (events: WatchDockerEventsResponse[]) => events.map((e) => `${EventType[e.type]}:${e.containerName}`);
 const keyOf = (e: WatchDockerEventsResponse) => `${e.containerId}:${e.type}:${e.time?.seconds}.${e.time?.nanos}`;
 
@@ -57,7 +47,7 @@ describe("WatchDockerEvents against a real engine", () => {
   it("gives two watchers on different protocols the same ordered events for a run and a stop", async () => {
     const first = watch(server, "grpc-web");
     const second = watch(server, "connect-json");
-    await watchersRegistered(server, 2);
+    await watchersRegistered(server.baseUrl, 2);
     const client = server.client("grpc");
     const name = run.name("watched");
     await client.runDockerContainer({ image: testImage, name, command: exitsOnSigint(0), labels: run.labels });
@@ -87,7 +77,7 @@ describe("WatchDockerEvents against a real engine", () => {
     const { container } = await client.runDockerContainer({ image: testImage, command: ["true"], labels: run.labels });
     const byType = watch(server, "grpc", { types: [EventType.REMOVED] });
     const byContainer = watch(server, "grpc-web", { container: container!.id.slice(0, 12) });
-    await watchersRegistered(server, 2);
+    await watchersRegistered(server.baseUrl, 2);
     const other = await client.runDockerContainer({ image: testImage, command: ["true"], labels: run.labels });
     await client.removeDockerContainer({ container: other.container!.id, force: true });
     await client.removeDockerContainer({ container: container!.id, force: true });
@@ -100,12 +90,12 @@ describe("WatchDockerEvents against a real engine", () => {
   });
 
   it("holds one engine subscription for 100 watchers, and none once they leave", async (t) => {
-    await watchersRegistered(server, 0);
-    assert.ok(await eventually(async () => (await metric(server, "osiris_engine_event_subscriptions")) === 0));
+    await watchersRegistered(server.baseUrl, 0);
+    assert.ok(await eventually(async () => (await metric(server.baseUrl, "osiris_engine_event_subscriptions")) === 0));
     const before = await engineEventListeners();
     const protocols: ProtocolName[] = ["grpc", "grpc-web", "connect-json"];
     const watchers = Array.from({ length: 100 }, (_, index) => watch(server, protocols[index % 3]!));
-    await watchersRegistered(server, 100);
+    await watchersRegistered(server.baseUrl, 100);
     const during = await engineEventListeners();
     t.diagnostic(`100 watchers: the engine counts ${during - before} more event listener(s) (${before} before, ${during} during)`);
     assert.equal(during - before, 1);
@@ -120,8 +110,8 @@ describe("WatchDockerEvents against a real engine", () => {
   it("bridges a dockerd restart mid-watch with no gap and no duplicate", async () => {
     const client = server.client("grpc");
     const watcher = watch(server, "grpc-web");
-    await watchersRegistered(server, 1);
-    const connectionsBefore = await metric(server, "osiris_engine_event_connections_total");
+    await watchersRegistered(server.baseUrl, 1);
+    const connectionsBefore = await metric(server.baseUrl, "osiris_engine_event_connections_total");
     const beforeName = run.name("before-restart");
     await client.runDockerContainer({ image: testImage, name: beforeName, command: ["true"], labels: run.labels });
     await client.removeDockerContainer({ container: beforeName, force: true });
@@ -142,7 +132,7 @@ describe("WatchDockerEvents against a real engine", () => {
       summary(watcher.events).filter((s) => s.endsWith(afterName) && /^(CREATED|STARTED|DIED|REMOVED)/.test(s)),
       ["CREATED", "STARTED", "DIED", "REMOVED"].map((type) => `${type}:${afterName}`),
     );
-    assert.ok((await metric(server, "osiris_engine_event_connections_total")) > connectionsBefore, "it reconnected");
+    assert.ok((await metric(server.baseUrl, "osiris_engine_event_connections_total")) > connectionsBefore, "it reconnected");
     watcher.cancel();
     assert.equal(await watcher.ended, Code.Canceled);
   });
@@ -151,15 +141,15 @@ describe("WatchDockerEvents against a real engine", () => {
     const impatient = await startTestServer(undefined, { eventReconnectWindowMs: 500 });
     try {
       const watcher = watch(impatient, "grpc");
-      await watchersRegistered(impatient, 1);
-      await eventually(async () => (await metric(impatient, "osiris_engine_event_connections_total")) === 1);
+      await watchersRegistered(impatient.baseUrl, 1);
+      await eventually(async () => (await metric(impatient.baseUrl, "osiris_engine_event_connections_total")) === 1);
       await stopEngine();
       const code = await Promise.race([watcher.ended, new Promise((resolve) => setTimeout(() => resolve("still open"), 10_000))]);
       startEngine();
       assert.equal(code, Code.Unavailable);
       const late = watch(impatient, "grpc");
       await docker.ping();
-      await watchersRegistered(impatient, 1);
+      await watchersRegistered(impatient.baseUrl, 1);
       late.cancel();
       assert.equal(await late.ended, Code.Canceled, "a new watch works once the engine is back");
     } finally {
