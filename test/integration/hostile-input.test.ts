@@ -4,9 +4,18 @@ import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import {
+  GetDockerContainerRequestSchema,
+  ListDockerContainersRequestSchema,
+  PullDockerImageRequestSchema,
   PullPolicy,
+  RemoveDockerContainerRequestSchema,
+  RestartDockerContainerRequestSchema,
   RunDockerContainerRequestSchema,
+  StartDockerContainerRequestSchema,
   StopDockerContainerRequestSchema,
+  StreamDockerContainerLogsRequestSchema,
+  WaitDockerContainerRequestSchema,
+  WatchDockerEventsRequestSchema,
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { openRunPolicy } from "../../server/containers/run-policy.js";
 import { docker } from "../support/engine-fixtures.js";
@@ -16,14 +25,24 @@ import { startTestServer, type TestServer } from "../support/test-server.js";
 // loopback registry (the allowlist below refuses everything else), so no
 // case can pull from anywhere or create a container.
 const fuzzImage = "127.0.0.1:5999/fuzz/none:1";
-const rpcs = ["RunDockerContainer", "StopDockerContainer"] as const;
+const absent = { container: "osiris-fuzz-absent" };
 const validMessages = {
   RunDockerContainer: toBinary(
     RunDockerContainerRequestSchema,
     create(RunDockerContainerRequestSchema, { image: fuzzImage, name: "fuzz-run", env: { KEY: "value" }, pullPolicy: PullPolicy.NEVER }),
   ),
-  StopDockerContainer: toBinary(StopDockerContainerRequestSchema, create(StopDockerContainerRequestSchema, { container: "osiris-fuzz-absent" })),
+  StopDockerContainer: toBinary(StopDockerContainerRequestSchema, create(StopDockerContainerRequestSchema, absent)),
+  GetDockerContainer: toBinary(GetDockerContainerRequestSchema, create(GetDockerContainerRequestSchema, absent)),
+  ListDockerContainers: toBinary(ListDockerContainersRequestSchema, create(ListDockerContainersRequestSchema, { all: true, pageSize: 5 })),
+  StartDockerContainer: toBinary(StartDockerContainerRequestSchema, create(StartDockerContainerRequestSchema, absent)),
+  RestartDockerContainer: toBinary(RestartDockerContainerRequestSchema, create(RestartDockerContainerRequestSchema, absent)),
+  RemoveDockerContainer: toBinary(RemoveDockerContainerRequestSchema, create(RemoveDockerContainerRequestSchema, absent)),
+  WaitDockerContainer: toBinary(WaitDockerContainerRequestSchema, create(WaitDockerContainerRequestSchema, absent)),
+  StreamDockerContainerLogs: toBinary(StreamDockerContainerLogsRequestSchema, create(StreamDockerContainerLogsRequestSchema, absent)),
+  WatchDockerEvents: toBinary(WatchDockerEventsRequestSchema, create(WatchDockerEventsRequestSchema, { container: "osiris-fuzz-absent" })),
+  PullDockerImage: toBinary(PullDockerImageRequestSchema, create(PullDockerImageRequestSchema, { image: fuzzImage })),
 };
+const rpcs = Object.keys(validMessages) as (keyof typeof validMessages)[];
 
 type Wire = "grpc" | "grpc-web" | "connect-proto" | "connect-json";
 const contentTypes: Record<Wire, string> = {
@@ -51,7 +70,15 @@ interface Answer {
 /** One raw HTTP/2 request, so every byte of the body is ours to choose. */
 function rawHttp2(session: http2.ClientHttp2Session, path: string, contentType: string, body: Uint8Array): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const request = session.request({ ":method": "POST", ":path": path, "content-type": contentType, te: "trailers" });
+    // A deadline, because a well-formed WatchDockerEvents rightly stays open until it passes.
+    const request = session.request({
+      ":method": "POST",
+      ":path": path,
+      "content-type": contentType,
+      te: "trailers",
+      "grpc-timeout": "1S",
+      "connect-timeout-ms": "1000",
+    });
     let headers: http2.IncomingHttpHeaders = {};
     let trailers: http2.IncomingHttpHeaders = {};
     const chunks: Buffer[] = [];
