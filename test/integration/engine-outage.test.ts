@@ -3,8 +3,8 @@ import { after, before, describe, it } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb.js";
-import { pauseEngine, resumeEngine, startEngine, stopEngine } from "../support/engine-control.js";
-import { docker, eventually, exitsOnSigint, newTestRun, removeTestContainers, testImage } from "../support/engine-fixtures.js";
+import { eventually, exitsOnSigint, newTestRun, testImage } from "../support/engine-fixtures.js";
+import { ThrowawayEngine } from "../support/throwaway-engine.js";
 import { protocols, startTestServer, type TestServer } from "../support/test-server.js";
 
 interface CallRecord {
@@ -14,16 +14,20 @@ interface CallRecord {
   message?: string;
 }
 
-describe("engine outage and stall", () => {
+// Against a second, throwaway dockerd: stopping an engine under load can leave
+// dead containers the kernel will not let go of, and those must not pile up in
+// the main engine.
+describe("engine outage and stall (on a throwaway dockerd)", () => {
   const run = newTestRun();
+  const engine = new ThrowawayEngine();
   let server: TestServer;
   before(async () => {
-    server = await startTestServer();
+    await engine.start();
+    server = await startTestServer(engine.endpoint);
   });
   after(async () => {
-    resumeEngine();
-    await removeTestContainers(run.id);
     await server.close();
+    await engine.destroy();
   });
 
   const health = () => createClient(Health, createGrpcTransport({ baseUrl: server.baseUrl }));
@@ -56,13 +60,13 @@ describe("engine outage and stall", () => {
     let outageFrom = 0;
     let outageTo = 0;
     try {
-      await stopEngine();
+      await engine.stop();
       outageFrom = Date.now();
       assert.ok(await eventually(async () => (await health().check({ service: "" })).status === Status.NOT_SERVING, 5000));
       await new Promise((resolve) => setTimeout(resolve, 3000));
       outageTo = Date.now();
     } finally {
-      startEngine();
+      await engine.start();
     }
     assert.ok(await eventually(async () => (await health().check({ service: "" })).status === Status.SERVING, 10_000));
     const recoveredAt = Date.now();
@@ -95,7 +99,7 @@ describe("engine outage and stall", () => {
           return { code: Code[ConnectError.from(error).code], ms: Date.now() - started };
         }
       })();
-    pauseEngine();
+    engine.pause();
     try {
       for (let i = 0; i < 4; i++) {
         calls.push(timed(() => client.runDockerContainer({ image: testImage, command: exitsOnSigint(0), labels: run.labels, name: run.name(`stalled-${i}`) }, { timeoutMs: 1000 })));
@@ -109,11 +113,11 @@ describe("engine outage and stall", () => {
       }
       assert.ok(await eventually(async () => (await createClient(Health, createGrpcTransport({ baseUrl: server.baseUrl })).check({ service: "" })).status === Status.NOT_SERVING, 5000));
     } finally {
-      resumeEngine();
+      engine.resume();
     }
     // Whatever the engine finishes after SIGCONT is rolled back.
     const clean = await eventually(async () => {
-      const left = await docker.listContainers({ all: true, filters: { name: [run.name("stalled-")] } });
+      const left = await engine.docker.listContainers({ all: true, filters: { name: [run.name("stalled-")] } });
       return left.length === 0;
     }, 30_000);
     assert.ok(clean, "no container of a timed-out run remains");

@@ -1,0 +1,118 @@
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import Docker from "dockerode";
+import { testImage } from "./engine-fixtures.js";
+
+/**
+ * A second dockerd with its own socket, data root and exec root, for tests
+ * that stop or freeze an engine mid-load. Whatever such abuse leaves behind
+ * (a dead container whose filesystem the kernel still holds) stays in this
+ * engine's folders, which are thrown away, instead of in the main engine.
+ */
+export class ThrowawayEngine {
+  readonly root = "/run/osiris-throwaway";
+  readonly dataRoot = `${process.env.OSIRIS_TEST_STATE_DIR ?? "/var/lib/osiris-test"}/throwaway`;
+  readonly socket = `${this.root}/docker.sock`;
+  readonly endpoint = `unix://${this.socket}`;
+  readonly docker = new Docker({ socketPath: this.socket });
+  private readonly pidFile = `${this.root}/dockerd.pid`;
+
+  /** Starts the engine and loads the test image into it from the main engine. */
+  async start(): Promise<void> {
+    mkdirSync(this.root, { recursive: true });
+    mkdirSync(this.dataRoot, { recursive: true });
+    const child = spawn(
+      "dockerd",
+      [
+        "--data-root", this.dataRoot,
+        "--exec-root", `${this.root}/exec`,
+        "--pidfile", this.pidFile,
+        "-H", this.endpoint,
+        // No bridge and no iptables rules: it must not touch the main engine's network.
+        "--bridge=none",
+        "--iptables=false",
+        "--ip-masq=false",
+      ],
+      { detached: true, stdio: "ignore" },
+    );
+    child.unref();
+    if (!(await this.answersWithin(30_000))) throw new Error("the throwaway dockerd did not answer within 30 s");
+    if (!(await this.docker.getImage(testImage).inspect().then(() => true, () => false))) {
+      execFileSync("sh", ["-c", `docker save ${testImage} | docker -H ${this.endpoint} load`], { stdio: "ignore" });
+    }
+  }
+
+  pid(): number | undefined {
+    if (!existsSync(this.pidFile)) return undefined;
+    const pid = Number(readFileSync(this.pidFile, "utf8").trim());
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stops it (SIGTERM) and waits until it no longer answers. */
+  async stop(): Promise<void> {
+    const pid = this.pid();
+    if (pid !== undefined) process.kill(pid, "SIGTERM");
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (this.pid() === undefined && !(await this.answers())) return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error("the throwaway dockerd did not stop within 60 s");
+  }
+
+  pause(): void {
+    const pid = this.pid();
+    if (pid !== undefined) process.kill(pid, "SIGSTOP");
+  }
+
+  resume(): void {
+    const pid = this.pid();
+    if (pid !== undefined) process.kill(pid, "SIGCONT");
+  }
+
+  /** Stops it, ends what it left running, unmounts what it left mounted and deletes its folders. */
+  async destroy(): Promise<void> {
+    this.resume();
+    await this.stop().catch(() => undefined);
+    try {
+      execFileSync("pkill", ["-KILL", "-f", this.root]);
+    } catch {
+      // Nothing left running.
+    }
+    const mounts = readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .map((line) => line.split(" ")[4] ?? "")
+      .filter((point) => point.startsWith(this.root) || point.startsWith(this.dataRoot))
+      .reverse();
+    for (const point of mounts) {
+      try {
+        execFileSync("umount", ["-l", point], { stdio: "ignore" });
+      } catch {
+        // Already gone.
+      }
+    }
+    rmSync(this.root, { recursive: true, force: true });
+    rmSync(this.dataRoot, { recursive: true, force: true });
+  }
+
+  private answers(): Promise<boolean> {
+    return this.docker.ping().then(
+      () => true,
+      () => false,
+    );
+  }
+
+  private async answersWithin(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      if (await this.answers()) return true;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    return false;
+  }
+}
