@@ -56,7 +56,8 @@ export function createDualProtocolServer(
     );
     return withBoundedClose(secure, secure, closeGraceMs);
   }
-  const http1Server = http.createServer({ headersTimeout: prefaceTimeoutMs }, handler as http.RequestListener);
+  const http1Server = http.createServer(handler as http.RequestListener);
+  enforceHeadersDeadline(http1Server, prefaceTimeoutMs);
   const http2Server = http2.createServer({ maxSessionMemory: http2SessionMemoryMb }, handler);
   const front = net.createServer((socket) => routeConnection(socket, http1Server, http2Server));
   return withBoundedClose(front, http2Server, closeGraceMs, http1Server);
@@ -118,6 +119,28 @@ function discardUnreadBody(request: http.IncomingMessage | http2.Http2ServerRequ
   setTimeout(() => {
     if (!request.complete && !request.stream.destroyed) request.stream.close(http2.constants.NGHTTP2_CANCEL);
   }, drainLimitMs).unref();
+}
+
+/**
+ * Drops an HTTP/1.1 connection whose request headers have not all arrived
+ * within `deadlineMs`, counted from the connection or from the previous
+ * answer. Node's own headersTimeout is checked by a timer that starts only
+ * when that server listens, and ours never does: the front hands it sockets.
+ */
+function enforceHeadersDeadline(http1Server: http.Server, deadlineMs: number): void {
+  const timers = new WeakMap<net.Socket, NodeJS.Timeout>();
+  const arm = (socket: net.Socket) => {
+    clearTimeout(timers.get(socket));
+    if (!socket.destroyed) timers.set(socket, setTimeout(() => socket.destroy(), deadlineMs).unref());
+  };
+  http1Server.on("connection", (socket: net.Socket) => {
+    arm(socket);
+    socket.once("close", () => clearTimeout(timers.get(socket)));
+  });
+  http1Server.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => {
+    clearTimeout(timers.get(request.socket));
+    response.once("finish", () => arm(request.socket));
+  });
 }
 
 function routeConnection(socket: net.Socket, http1Server: http.Server, http2Server: http2.Http2Server): void {
