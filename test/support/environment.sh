@@ -6,6 +6,7 @@
 #   environment.sh serve    npm packages + a running engine + the demo image
 #   environment.sh test     the above + the local registries the tests pull from
 #   environment.sh engine   only the engine (tests use it to restart one they stopped)
+#   environment.sh bench    the serve set + h2load (Debian's nghttp2-client) for bench/
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -194,6 +195,7 @@ main() {
     ensure_registries
     ensure_node_base_image
   fi
+  if [ "$what" = bench ]; then ensure_debian_packages nghttp2-client; fi
 }
 
 main "$@"

@@ -3,6 +3,22 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import Docker from "dockerode";
 import { testImage } from "./engine-fixtures.js";
 
+const bridge = "osiris-tw0";
+/** A link-local /24 that no real network uses, for the throwaway engine's bridge. */
+const bridgeAddress = "169.254.213.1/24";
+
+function ensureBridge(): void {
+  try {
+    execFileSync("ip", ["link", "show", bridge], { stdio: "ignore" });
+    return;
+  } catch {
+    // Not there yet.
+  }
+  execFileSync("ip", ["link", "add", "name", bridge, "type", "bridge"]);
+  execFileSync("ip", ["addr", "add", bridgeAddress, "dev", bridge]);
+  execFileSync("ip", ["link", "set", bridge, "up"]);
+}
+
 /**
  * A second dockerd with its own socket, data root and exec root, for tests
  * that stop or freeze an engine mid-load. Whatever such abuse leaves behind
@@ -21,6 +37,7 @@ export class ThrowawayEngine {
   async start(): Promise<void> {
     mkdirSync(this.root, { recursive: true });
     mkdirSync(this.dataRoot, { recursive: true });
+    ensureBridge();
     const child = spawn(
       "dockerd",
       [
@@ -28,8 +45,9 @@ export class ThrowawayEngine {
         "--exec-root", `${this.root}/exec`,
         "--pidfile", this.pidFile,
         "-H", this.endpoint,
-        // No bridge and no iptables rules: it must not touch the main engine's network.
-        "--bridge=none",
+        // A bridge of its own, and no iptables rules: it must not touch the main
+        // engine's network. (With --bridge=none dockerd deletes docker0.)
+        `--bridge=${bridge}`,
         "--iptables=false",
         "--ip-masq=false",
       ],
@@ -98,6 +116,11 @@ export class ThrowawayEngine {
     }
     rmSync(this.root, { recursive: true, force: true });
     rmSync(this.dataRoot, { recursive: true, force: true });
+    try {
+      execFileSync("ip", ["link", "delete", bridge], { stdio: "ignore" });
+    } catch {
+      // Already gone.
+    }
   }
 
   private answers(): Promise<boolean> {

@@ -1,0 +1,58 @@
+import { benchImage, benchLabel, directRun, protocols, type BenchContext } from "../context.js";
+import type { ScenarioResult } from "../scenario.js";
+import { interleaved, medianPairRatio, summarise, timed } from "../stats.js";
+
+const idle = ["sleep", "3600"];
+
+/** Run (create+start+inspect) and Stop t=0, per protocol, against dockerode doing the same. */
+export async function runAndStop(context: BenchContext): Promise<ScenarioResult[]> {
+  const pairs = context.full ? 60 : 15;
+  const results: ScenarioResult[] = [];
+  for (const protocol of protocols) {
+    const client = context.client(protocol);
+    const run = await interleaved(
+      pairs,
+      () => timed(() => client.runDockerContainer({ image: benchImage, command: idle, labels: benchLabel })),
+      () => timed(() => directRun(context.docker, idle)),
+      () => context.cleanup(),
+    );
+    results.push(compare(`Run over ${protocol}`, "dockerode create+start+inspect", run, 1.03));
+
+    const stop = await interleaved(
+      pairs,
+      async () => {
+        const id = await directRun(context.docker, idle);
+        return timed(() => client.stopDockerContainer({ container: id, timeoutSeconds: 0 }));
+      },
+      async () => {
+        const id = await directRun(context.docker, idle);
+        const container = context.docker.getContainer(id);
+        return timed(async () => {
+          await container.stop({ t: 0 });
+          await container.inspect();
+        });
+      },
+      () => context.cleanup(),
+    );
+    results.push(compare(`Stop t=0 over ${protocol}`, "dockerode stop+inspect", stop, 1.05));
+  }
+  return results;
+}
+
+export function compare(name: string, direct: string, samples: { a: number[]; b: number[] }, target: number): ScenarioResult {
+  const osiris = summarise(samples.a);
+  const directSummary = summarise(samples.b);
+  const ratio = osiris.median / directSummary.median;
+  return {
+    name,
+    direct,
+    unit: "ms",
+    osiris,
+    directSummary,
+    ratio,
+    pairRatio: medianPairRatio(samples.a, samples.b),
+    target: `≤ ${target.toFixed(2)}`,
+    met: ratio <= target,
+    notes: [],
+  };
+}
