@@ -62,7 +62,8 @@ export async function openContext(full: boolean): Promise<BenchContext> {
 
 /** dockerode's create + start + inspect: what a program calling the engine directly does for a run. */
 export async function directRun(docker: Docker, cmd: string[]): Promise<string> {
-  const container = await docker.createContainer({ Image: benchImage, Cmd: cmd, Labels: benchLabel });
+  // Labelled as Osiris labels its own, so Osiris may also stop what this made.
+  const container = await docker.createContainer({ Image: benchImage, Cmd: cmd, Labels: { ...benchLabel, "io.osiris.managed": "true" } });
   await container.start();
   await container.inspect();
   return container.id;

@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
+import { pino } from "pino";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerFactory } from "fastify";
 import type { Config } from "./config.js";
 import { ContainerLifecycle } from "./containers/container-lifecycle.js";
@@ -31,17 +32,25 @@ export type AppConfig = Pick<
   "logLevel" | "tls" | "readMaxBytes" | "shutdownTimeoutMs" | "corsOrigins" | "tokens" | "scope" | "runPolicy" | "rateLimit" | "maxStreamsPerPrincipal" | "eventReconnectWindowMs"
 >;
 
+/**
+ * Log lines go to standard output without a write call each: under load the
+ * one-line-per-RPC log would otherwise cost a system call per request. Lines
+ * written while one write is in flight are sent together with the next.
+ */
+const standardOutput = pino.destination({ dest: 1, sync: false });
+
 /** The Fastify app with every route registered; it does not listen, so tests can use it directly. */
 export async function buildApp(config: AppConfig, { engine, logStream }: AppDependencies): Promise<FastifyInstance> {
   const serverFactory = ((handler: Parameters<typeof createDualProtocolServer>[0]) =>
     createDualProtocolServer(handler, config.tls, config.shutdownTimeoutMs)) as unknown as FastifyServerFactory;
   // serverFactory hands Fastify our dual-protocol server; its typings cannot follow that.
   const app = Fastify({
-    logger: { level: config.logLevel, ...(logStream ? { stream: logStream } : {}) },
+    logger: { level: config.logLevel, stream: logStream ?? standardOutput },
     serverFactory,
     // The request-log interceptor writes one line per RPC instead.
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
+  if (!logStream) app.addHook("onClose", async () => standardOutput.flushSync());
   const containers = new ContainerService(engine, app.log, { scope: config.scope, policy: config.runPolicy });
   const lifecycle = new ContainerLifecycle(engine, containers, config.scope);
   const events = new EventHub(engine, {

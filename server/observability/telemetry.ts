@@ -26,6 +26,17 @@ export function wireProtocol(contentType: string | null): WireProtocol {
  * echoed in the response headers (or error metadata) so a client can quote it.
  */
 export function telemetryInterceptor(log: RequestLog, metrics: Metrics): Interceptor {
+  // prom-client hashes a label object on every update; the handful of series are looked up once.
+  const series = new Map<string, { calls: { inc(): void }; seconds: { observe(value: number): void } }>();
+  const seriesFor = (method: string, protocol: string, code: string) => {
+    const key = `${method} ${protocol} ${code}`;
+    let found = series.get(key);
+    if (!found) {
+      found = { calls: metrics.rpcs.labels(method, protocol, code), seconds: metrics.rpcSeconds.labels(method, protocol, code) };
+      series.set(key, found);
+    }
+    return found;
+  };
   return (next) => async (request) => {
     const started = performance.now();
     const offered = request.header.get("x-request-id");
@@ -36,8 +47,9 @@ export function telemetryInterceptor(log: RequestLog, metrics: Metrics): Interce
     const finish = (code: string) => {
       const seconds = (performance.now() - started) / 1000;
       metrics.inFlight.dec({ method });
-      metrics.rpcs.inc({ method, protocol, code });
-      metrics.rpcSeconds.observe({ method, protocol, code }, seconds);
+      const { calls, seconds: latency } = seriesFor(method, protocol, code);
+      calls.inc();
+      latency.observe(seconds);
       log.info(
         {
           requestId,

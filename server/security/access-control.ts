@@ -38,25 +38,31 @@ export function isMutating(request: { service: { typeName: string }; method: { n
  * three protocols are checked alike.
  */
 export function accessControlInterceptor(tokens: readonly TokenEntry[] | undefined): Interceptor {
-  return (next) => async (request) => {
-    const caller = identify(request.header.get("authorization"), request.contextValues.get(clientCertificateKey), tokens);
-    if (typeof caller === "object") request.contextValues.set(principalKey, caller);
-    // Open services need no credentials, but a caller who sends them is still known (for limits and logs).
-    if (openServices.has(request.service.typeName)) return next(request);
-    if (typeof caller === "object") {
-      if (caller.role !== "operator" && isMutating(request)) {
-        throw new ConnectError(
+  // Not async: an admitted call passes straight through, without an extra promise.
+  return (next) => (request) => {
+    const refusal = admit(request, tokens);
+    return refusal ? Promise.reject(refusal) : next(request);
+  };
+}
+
+/** Records who calls; returns the error that refuses the call, if it must be refused. */
+function admit(request: Parameters<Parameters<Interceptor>[0]>[0], tokens: readonly TokenEntry[] | undefined): ConnectError | undefined {
+  const caller = identify(request.header.get("authorization"), request.contextValues.get(clientCertificateKey), tokens);
+  if (typeof caller === "object") request.contextValues.set(principalKey, caller);
+  // Open services need no credentials, but a caller who sends them is still known (for limits and logs).
+  if (openServices.has(request.service.typeName)) return undefined;
+  if (typeof caller === "object") {
+    return caller.role !== "operator" && isMutating(request)
+      ? new ConnectError(
           `Principal ${JSON.stringify(caller.name)} has role ${caller.role}; ${request.method.name} needs role operator`,
           Code.PermissionDenied,
-        );
-      }
-      return next(request);
-    }
-    if (tokens === undefined) return next(request);
-    throw caller === "missing"
-      ? new ConnectError('Missing credentials: send "Authorization: Bearer <token>"', Code.Unauthenticated)
-      : new ConnectError("Invalid bearer token", Code.Unauthenticated);
-  };
+        )
+      : undefined;
+  }
+  if (tokens === undefined) return undefined;
+  return caller === "missing"
+    ? new ConnectError('Missing credentials: send "Authorization: Bearer <token>"', Code.Unauthenticated)
+    : new ConnectError("Invalid bearer token", Code.Unauthenticated);
 }
 
 /**

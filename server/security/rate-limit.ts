@@ -20,7 +20,8 @@ interface Bucket {
  */
 export function rateLimitInterceptor(limit: RateLimit, now: () => number = () => performance.now()): Interceptor {
   const buckets = new Map<string, Bucket>();
-  return (next) => async (request) => {
+  // Not async: an admitted call passes straight through, without an extra promise.
+  return (next) => (request) => {
     const who = request.contextValues.get(principalKey)?.name ?? "";
     const time = now();
     const bucket = buckets.get(who) ?? { tokens: limit.burst, refilledAt: time };
@@ -28,9 +29,11 @@ export function rateLimitInterceptor(limit: RateLimit, now: () => number = () =>
     bucket.refilledAt = time;
     buckets.set(who, bucket);
     if (bucket.tokens < 1) {
-      throw new ConnectError(
-        `Rate limit exceeded: at most ${limit.perSecond} calls per second${who ? ` for ${JSON.stringify(who)}` : ""}; retry later`,
-        Code.ResourceExhausted,
+      return Promise.reject(
+        new ConnectError(
+          `Rate limit exceeded: at most ${limit.perSecond} calls per second${who ? ` for ${JSON.stringify(who)}` : ""}; retry later`,
+          Code.ResourceExhausted,
+        ),
       );
     }
     bucket.tokens -= 1;

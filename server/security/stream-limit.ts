@@ -8,10 +8,13 @@ import { principalKey } from "./access-control.js";
  */
 export function streamLimitInterceptor(maxStreamsPerPrincipal: number): Interceptor {
   const open = new Map<string, number>();
-  return (next) => async (request) => {
-    if (request.method.methodKind !== "server_streaming" && request.method.methodKind !== "bidi_streaming") {
-      return next(request);
-    }
+  // Unary calls pass straight through, without an extra promise.
+  return (next) => (request) =>
+    request.method.methodKind === "server_streaming" || request.method.methodKind === "bidi_streaming"
+      ? limited(next, request)
+      : next(request);
+
+  async function limited(next: Parameters<Interceptor>[0], request: Parameters<Parameters<Interceptor>[0]>[0]) {
     const who = request.contextValues.get(principalKey)?.name ?? "";
     const count = open.get(who) ?? 0;
     if (count >= maxStreamsPerPrincipal) {
@@ -37,7 +40,7 @@ export function streamLimitInterceptor(maxStreamsPerPrincipal: number): Intercep
       release();
       throw error;
     }
-  };
+  }
 }
 
 async function* releasedWhenDone<T>(messages: AsyncIterable<T>, release: () => void): AsyncIterable<T> {
