@@ -87,6 +87,10 @@ export async function buildApp(config: AppConfig, { engine, logStream }: AppDepe
     ],
     contextValues: (request) => clientCertificateContext(request.raw),
     readMaxBytes: config.readMaxBytes,
+    // Compressed requests are accepted, but answers go out uncompressed: on
+    // the loopback and LAN links Osiris serves, gzip costs more CPU than the
+    // bytes it saves (a 200 MB log follow ran at two thirds of the speed).
+    compressMinBytes: Number.MAX_SAFE_INTEGER,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     shutdownError: new ConnectError("Osiris is shutting down; retry on another instance", Code.Unavailable),
   });

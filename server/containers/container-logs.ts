@@ -4,7 +4,7 @@ import type { ContainerService } from "./container-service.js";
 import type { Engine } from "./engine.js";
 import { translateEngineError } from "./engine-errors.js";
 import { streamFromEngine } from "./engine-request.js";
-import { LogFrameDecoder, TimestampedLineSplitter, type LogStreamName } from "./log-frames.js";
+import { LogFrameDecoder, TimestampedLineSplitter, type LogFrame, type LogStreamName } from "./log-frames.js";
 
 export interface LogQuery {
   container: string;
@@ -24,6 +24,25 @@ export interface LogChunk {
   data: Buffer;
   /** RFC 3339 with nanoseconds; only when timestamps were asked for. */
   time?: string;
+}
+
+/**
+ * Joins consecutive frames of the same stream that arrived together: the
+ * engine frames every line, and one message per line would cost a message,
+ * an encoding and a write each for nothing.
+ */
+function* sameStreamRuns(frames: LogFrame[]): Generator<LogFrame> {
+  let start = 0;
+  while (start < frames.length) {
+    const stream = frames[start]!.stream;
+    let end = start + 1;
+    while (end < frames.length && frames[end]!.stream === stream) end++;
+    yield {
+      stream,
+      data: end - start === 1 ? frames[start]!.data : Buffer.concat(frames.slice(start, end).map((frame) => frame.data)),
+    };
+    start = end;
+  }
 }
 
 /**
@@ -74,7 +93,7 @@ export async function* containerLogs(
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       if (tty) yield* chunksOf("stdout", chunk);
-      else for (const frame of frames.push(chunk)) yield* chunksOf(frame.stream, frame.data);
+      else for (const run of sameStreamRuns(frames.push(chunk))) yield* chunksOf(run.stream, run.data);
     }
     for (const stream of ["stdout", "stderr"] as const) {
       for (const line of lines[stream].flush()) yield { stream, data: line.data, time: line.time };

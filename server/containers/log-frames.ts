@@ -11,25 +11,34 @@ const headerLength = 8;
  * Splits the engine's multiplexed log stream (non-TTY containers) into
  * frames. Each frame starts with an 8-byte header: the stream (1 stdout,
  * 2 stderr), three zero bytes, and the payload length as a big-endian uint32.
- * Chunks from the socket may cut a header or a payload anywhere.
+ * Chunks from the socket may cut a header or a payload anywhere; only a frame
+ * cut that way is copied, the others are views of the chunk.
  */
 export class LogFrameDecoder {
   private pending: Buffer = Buffer.alloc(0);
 
   push(chunk: Buffer): LogFrame[] {
-    // Only a frame cut by a chunk boundary pays for a copy.
-    const bytes = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const frames: LogFrame[] = [];
     let offset = 0;
-    while (bytes.length - offset >= headerLength) {
-      const size = bytes.readUInt32BE(offset + 4);
-      if (bytes.length - offset - headerLength < size) break;
-      const streamByte = bytes[offset];
+    // Finish a frame cut by the previous chunk, copying only that frame's bytes.
+    while (this.pending.length > 0 && offset < chunk.length) {
+      const wanted = this.pending.length < headerLength ? headerLength : headerLength + this.pending.readUInt32BE(4);
+      const taken = Math.min(wanted - this.pending.length, chunk.length - offset);
+      this.pending = Buffer.concat([this.pending, chunk.subarray(offset, offset + taken)]);
+      offset += taken;
+      if (this.pending.length >= headerLength && this.pending.length === headerLength + this.pending.readUInt32BE(4)) {
+        frames.push({ stream: this.pending[0] === 2 ? "stderr" : "stdout", data: this.pending.subarray(headerLength) });
+        this.pending = Buffer.alloc(0);
+      }
+    }
+    while (chunk.length - offset >= headerLength) {
+      const size = chunk.readUInt32BE(offset + 4);
+      if (chunk.length - offset - headerLength < size) break;
       const start = offset + headerLength;
-      frames.push({ stream: streamByte === 2 ? "stderr" : "stdout", data: bytes.subarray(start, start + size) });
+      frames.push({ stream: chunk[offset] === 2 ? "stderr" : "stdout", data: chunk.subarray(start, start + size) });
       offset = start + size;
     }
-    this.pending = offset === bytes.length ? Buffer.alloc(0) : Buffer.from(bytes.subarray(offset));
+    if (offset < chunk.length) this.pending = Buffer.from(chunk.subarray(offset));
     return frames;
   }
 

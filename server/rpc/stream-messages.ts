@@ -34,7 +34,19 @@ export function logMessage(chunk: LogChunk): StreamDockerContainerLogsResponse {
   });
 }
 
+/** One event goes to every watcher: its message is made once and shared (messages are not mutated). */
+const eventMessages = new WeakMap<ContainerEvent, WatchDockerEventsResponse>();
+
 export function eventMessage(event: ContainerEvent): WatchDockerEventsResponse {
+  let message = eventMessages.get(event);
+  if (!message) {
+    message = newEventMessage(event);
+    eventMessages.set(event, message);
+  }
+  return message;
+}
+
+function newEventMessage(event: ContainerEvent): WatchDockerEventsResponse {
   return create(WatchDockerEventsResponseSchema, {
     type: eventTypes[event.type],
     containerId: event.containerId,

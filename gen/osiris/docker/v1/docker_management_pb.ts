@@ -1968,9 +1968,10 @@ export const DockerService: GenService<{
   },
   /**
    * StreamDockerContainerLogs streams a container's output, like
-   * `docker logs`. Each message is one chunk as the engine framed it, tagged
-   * with its stream; a container with a TTY has a single raw stream, reported
-   * as LOG_STREAM_STDOUT. With `follow`, the stream stays open and ends when
+   * `docker logs`. Each message holds output of one stream, as it arrived
+   * from the engine (consecutive writes to the same stream may be joined);
+   * a container with a TTY has a single raw stream, reported as
+   * LOG_STREAM_STDOUT. With `follow`, the stream stays open and ends when
    * the container stops or the client cancels; a cancel closes the engine
    * connection at once.
    *
