@@ -20,9 +20,10 @@ export async function runAndStop(context: BenchContext): Promise<ScenarioResult[
 
     const stop = await interleaved(
       pairs,
+      // Each side stops a container it ran itself, as its users would.
       async () => {
-        const id = await directRun(context.docker, idle);
-        return timed(() => client.stopDockerContainer({ container: id, timeoutSeconds: 0 }));
+        const { container } = await client.runDockerContainer({ image: benchImage, command: idle, labels: benchLabel });
+        return timed(() => client.stopDockerContainer({ container: container!.id, timeoutSeconds: 0 }));
       },
       async () => {
         const id = await directRun(context.docker, idle);

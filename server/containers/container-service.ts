@@ -6,7 +6,7 @@ import { createOptions } from "./create-options.js";
 import type { Engine } from "./engine.js";
 import { translateEngineError, type EngineOperation } from "./engine-errors.js";
 import { requestEngine } from "./engine-request.js";
-import { ContainerAlreadyStoppedError, ContainerNotFoundError, RequestIdReusedError } from "./errors.js";
+import { ContainerAlreadyStoppedError, ContainerNotFoundError, ImageNotFoundError, RequestIdReusedError } from "./errors.js";
 import { ImagePuller, type PullProgress, type PullResult } from "./image-puller.js";
 import type { ImageReference } from "./image-reference.js";
 import { managedLabel, requestDigestLabel, requestIdLabel } from "./labels.js";
@@ -49,6 +49,8 @@ export class ContainerService {
   readonly images: ImagePuller;
   /** Runs with a request_id still under way, so concurrent retries share one. */
   private readonly runsInFlight = new Map<string, { digest: string; result: Promise<RunResult> }>();
+  /** Ids of containers Run made that stop with no extra inspect; see stopContainer. */
+  private readonly plainRuns = new BoundedIdSet(10_000);
 
   constructor(
     private readonly engine: Engine,
@@ -88,10 +90,27 @@ export class ContainerService {
   private async runOnce(spec: RunSpec, runLabels: Record<string, string>, signal: AbortSignal): Promise<RunResult> {
     checkRunPolicy(spec, this.options.policy);
     await abortable(this.checkContainerCap(signal), signal);
-    await abortable(this.images.ensureImage(spec.image, spec.pullPolicy, spec.registryAuth, signal), signal);
+    const image = spec.image;
+    if (spec.pullPolicy === "always" && !image.isImageId) {
+      await abortable(this.images.pull(image, spec.registryAuth, signal), signal);
+    }
     // Create and start are not aborted mid-request: the engine could still
     // finish them after we hang up, leaving a container nobody knows of.
     // They run to completion and roll themselves back if the caller left.
+    // Like `docker run`, create first and pull only when the engine has no
+    // such image: a present image then costs no extra engine round trip.
+    try {
+      return await abortable(this.createAndStart(spec, runLabels, signal), signal);
+    } catch (error) {
+      if (!(error instanceof ImageNotFoundError) || spec.pullPolicy === "always") throw error;
+      if (spec.pullPolicy === "never" || image.isImageId) {
+        throw new ImageNotFoundError(
+          image.original,
+          image.isImageId ? "no local image has this id" : "not present locally and pull_policy is NEVER",
+        );
+      }
+    }
+    await abortable(this.images.pull(image, spec.registryAuth, signal), signal);
     return abortable(this.createAndStart(spec, runLabels, signal), signal);
   }
 
@@ -114,6 +133,7 @@ export class ContainerService {
       signal.throwIfAborted();
       const inspect = await this.inspect(created.Id);
       signal.throwIfAborted();
+      if (!spec.autoRemove) this.plainRuns.add(created.Id);
       return { container: containerInfoFromInspect(inspect), warnings: created.Warnings ?? [] };
     } catch (error) {
       await this.removeAfterFailedRun(created.Id, error);
@@ -179,6 +199,7 @@ export class ContainerService {
   }
 
   async stopContainer(spec: StopSpec, signal: AbortSignal): Promise<StopResult> {
+    if (spec.signal === undefined && this.plainRuns.has(spec.container)) return this.stopPlainRun(spec, signal);
     const before = await abortable(this.inspectInScope(spec.container, signal), signal);
     if (!before.State.Running) {
       return this.alreadyStopped(spec, before);
@@ -210,6 +231,31 @@ export class ContainerService {
       throw this.translate(error, { kind: "stop-container", container: spec.container });
     }
     return { container: await this.inspectAfterStop(before, removal, signal), alreadyStopped: false };
+  }
+
+  /**
+   * A container this Osiris ran without auto_remove, named by its full id: it
+   * is managed and its labels cannot change, so the scope check needs no
+   * inspect first. Stop, then inspect once for the answer, as `docker stop`
+   * followed by `docker inspect` would.
+   */
+  private async stopPlainRun(spec: StopSpec, signal: AbortSignal): Promise<StopResult> {
+    const container = this.engine.docker.getContainer(spec.container);
+    let alreadyStopped = false;
+    try {
+      await container.stop(spec.timeoutSeconds === undefined ? { abortSignal: signal } : { t: spec.timeoutSeconds, abortSignal: signal });
+    } catch (error) {
+      if (signal.aborted) throw abortReason(signal);
+      // 304: it was not running.
+      if ((error as { statusCode?: number }).statusCode !== 304) {
+        const translated = this.translate(error, { kind: "stop-container", container: spec.container });
+        if (translated instanceof ContainerNotFoundError) this.plainRuns.delete(spec.container);
+        throw translated;
+      }
+      alreadyStopped = true;
+    }
+    const after = await this.inspect(spec.container, signal);
+    return alreadyStopped ? this.alreadyStopped(spec, after) : { container: containerInfoFromInspect(after), alreadyStopped: false };
   }
 
   private alreadyStopped(spec: StopSpec, inspect: ContainerInspectInfo): StopResult {
@@ -298,5 +344,21 @@ export class ContainerService {
 
   private translate(error: unknown, operation: EngineOperation): Error {
     return translateEngineError(error, operation, this.engine.endpoint);
+  }
+}
+
+/** A set of container ids that forgets the oldest once full. */
+class BoundedIdSet {
+  private readonly ids = new Set<string>();
+  constructor(private readonly capacity: number) {}
+  add(id: string): void {
+    this.ids.add(id);
+    if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value as string);
+  }
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+  delete(id: string): void {
+    this.ids.delete(id);
   }
 }

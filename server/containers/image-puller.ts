@@ -2,9 +2,8 @@ import { abortReason } from "./abortable.js";
 import type { Engine } from "./engine.js";
 import { pullFailure, translateEngineError } from "./engine-errors.js";
 import { requestEngine } from "./engine-request.js";
-import { ImageNotFoundError } from "./errors.js";
 import { localImageName, pullTarget, type ImageReference } from "./image-reference.js";
-import type { PullPolicy, RegistryCredentials } from "./run-spec.js";
+import type { RegistryCredentials } from "./run-spec.js";
 
 export interface PullProgress {
   layerId: string;
@@ -30,37 +29,6 @@ interface PullStreamLine {
 
 export class ImagePuller {
   constructor(private readonly engine: Engine) {}
-
-  /** Makes sure the image is local, pulling according to the policy. */
-  async ensureImage(
-    reference: ImageReference,
-    policy: PullPolicy,
-    credentials: RegistryCredentials | undefined,
-    signal: AbortSignal,
-  ): Promise<void> {
-    if (policy === "always" && !reference.isImageId) {
-      await this.pull(reference, credentials, signal);
-      return;
-    }
-    if (await this.isPresent(reference, signal)) return;
-    if (policy === "never" || reference.isImageId) {
-      throw new ImageNotFoundError(
-        reference.original,
-        reference.isImageId ? "no local image has this id" : "not present locally and pull_policy is NEVER",
-      );
-    }
-    await this.pull(reference, credentials, signal);
-  }
-
-  async isPresent(reference: ImageReference, signal: AbortSignal): Promise<boolean> {
-    try {
-      await this.inspectImage(reference, signal);
-      return true;
-    } catch (error) {
-      if (error instanceof ImageNotFoundError) return false;
-      throw error;
-    }
-  }
 
   /**
    * Pulls and resolves only when the engine says the pull finished. The engine

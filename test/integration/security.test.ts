@@ -57,7 +57,28 @@ describe("authentication and roles, on every protocol", () => {
       assert.equal((await rpcError(client.stopDockerContainer({ container: "web" }, bearer(viewerToken)))).code, Code.PermissionDenied);
 
       const { container } = await client.runDockerContainer(request, bearer(operatorToken));
-      const stopped = await client.stopDockerContainer({ container: container!.id, signal: "INT" }, bearer(operatorToken));
+      // A viewer reads: get, list, wait (with a deadline), logs, events; and changes nothing.
+      const id = container!.id;
+      const asViewer = bearer(viewerToken);
+      assert.equal((await client.getDockerContainer({ container: id }, asViewer)).container?.id, id);
+      assert.ok((await client.listDockerContainers({ labelSelector: run.labels }, asViewer)).containers.some((c) => c.id === id));
+      assert.equal((await rpcError(client.waitDockerContainer({ container: id }, { ...asViewer, timeoutMs: 300 }))).code, Code.DeadlineExceeded);
+      for await (const _ of client.streamDockerContainerLogs({ container: id }, asViewer)) {
+        // Reading is allowed; the output itself does not matter here.
+      }
+      for (const call of [
+        () => client.startDockerContainer({ container: id }, asViewer),
+        () => client.restartDockerContainer({ container: id }, asViewer),
+        () => client.removeDockerContainer({ container: id, force: true }, asViewer),
+        async () => {
+          for await (const _ of client.pullDockerImage({ image: testImage }, asViewer)) {
+            // Never reached.
+          }
+        },
+      ]) {
+        assert.equal((await rpcError(call())).code, Code.PermissionDenied);
+      }
+      const stopped = await client.stopDockerContainer({ container: id, signal: "INT" }, bearer(operatorToken));
       assert.equal(stopped.container?.state, ContainerState.EXITED);
     });
   }
