@@ -50,6 +50,7 @@ export function createDualProtocolServer(
         key: tlsFiles.key,
         allowHTTP1: true,
         maxSessionMemory: http2SessionMemoryMb,
+        noDelay: true,
         ...(tlsFiles.clientCa ? { ca: tlsFiles.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
       },
       handler,
@@ -59,7 +60,9 @@ export function createDualProtocolServer(
   const http1Server = http.createServer(handler as http.RequestListener);
   enforceHeadersDeadline(http1Server, prefaceTimeoutMs);
   const http2Server = http2.createServer({ maxSessionMemory: http2SessionMemoryMb }, handler);
-  const front = net.createServer((socket) => routeConnection(socket, http1Server, http2Server));
+  // Without noDelay, Nagle's algorithm holds back the small frames that end
+  // each answer (trailers, END_STREAM): ~3 ms per call on loopback.
+  const front = net.createServer({ noDelay: true }, (socket) => routeConnection(socket, http1Server, http2Server));
   return withBoundedClose(front, http2Server, closeGraceMs, http1Server);
 }
 
