@@ -1,7 +1,6 @@
 import { benchImage, benchLabel, directRun, type BenchContext } from "../context.js";
-import type { ScenarioResult } from "../scenario.js";
+import { compareSides, type ScenarioResult } from "../scenario.js";
 import { interleaved, medianPairRatio, summarise, timed } from "../stats.js";
-import { compare } from "./run-and-stop.js";
 
 /** 32 Runs at once, wall time of the batch, against 32 concurrent dockerode runs. */
 export async function concurrentRuns(context: BenchContext): Promise<ScenarioResult> {
@@ -21,7 +20,7 @@ export async function concurrentRuns(context: BenchContext): Promise<ScenarioRes
     () => timed(() => Promise.all(Array.from({ length: batch }, () => directRun(context.docker, ["sleep", "3600"])))),
     () => context.cleanup(),
   );
-  const result = compare("32 concurrent Runs (batch wall time, gRPC)", "32 concurrent dockerode runs", samples, 1.05);
+  const result = compareSides("32 concurrent Runs (batch wall time, gRPC)", "32 concurrent dockerode runs", "ms", samples, 1.05);
   result.met = result.met && errors === 0;
   result.target = "≤ 1.05, 0 errors";
   result.notes.push(`${errors} errors`);

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { benchImage, benchLabel, type BenchContext } from "../context.js";
-import type { ScenarioResult } from "../scenario.js";
-import { interleaved, medianPairRatio, summarise, timed } from "../stats.js";
+import { compareSides, type ScenarioResult } from "../scenario.js";
+import { interleaved, timed } from "../stats.js";
 
 const totalBytes = 200_000_000;
 
@@ -40,19 +40,14 @@ export async function logFollow(context: BenchContext): Promise<ScenarioResult> 
   );
   await context.cleanup();
   const megabytesPerSecond = (ms: number[]) => ms.map((value) => totalBytes / 1e6 / (value / 1000));
-  const osiris = summarise(megabytesPerSecond(samples.a));
-  const directSummary = summarise(megabytesPerSecond(samples.b));
-  const ratio = osiris.median / directSummary.median;
-  return {
-    name: "Log follow throughput, 200 MB of stdout (gRPC)",
-    direct: "docker logs -f",
-    unit: "MB/s",
-    osiris,
-    directSummary,
-    ratio,
-    pairRatio: medianPairRatio(samples.b, samples.a),
-    target: "≥ 0.80",
-    met: ratio >= 0.8 && osirisBytes === totalBytes && cliBytes === totalBytes,
-    notes: [`bytes received: Osiris ${osirisBytes}, docker logs ${cliBytes}`],
-  };
+  const result = compareSides(
+    "Log follow throughput, 200 MB of stdout (gRPC)",
+    "docker logs -f",
+    "MB/s",
+    { a: megabytesPerSecond(samples.a), b: megabytesPerSecond(samples.b) },
+    0.8,
+  );
+  result.met = result.met && osirisBytes === totalBytes && cliBytes === totalBytes;
+  result.notes.push(`bytes received: Osiris ${osirisBytes}, docker logs ${cliBytes}`);
+  return result;
 }

@@ -1,6 +1,6 @@
 import { benchImage, benchLabel, directRun, protocols, type BenchContext } from "../context.js";
-import type { ScenarioResult } from "../scenario.js";
-import { interleaved, medianPairRatio, summarise, timed } from "../stats.js";
+import { compareSides, type ScenarioResult } from "../scenario.js";
+import { interleaved, timed } from "../stats.js";
 
 const idle = ["sleep", "3600"];
 
@@ -16,7 +16,7 @@ export async function runAndStop(context: BenchContext): Promise<ScenarioResult[
       () => timed(() => directRun(context.docker, idle)),
       () => context.cleanup(),
     );
-    results.push(compare(`Run over ${protocol}`, "dockerode create+start+inspect", run, 1.03));
+    results.push(compareSides(`Run over ${protocol}`, "dockerode create+start+inspect", "ms", run, 1.03));
 
     const stop = await interleaved(
       pairs,
@@ -35,25 +35,7 @@ export async function runAndStop(context: BenchContext): Promise<ScenarioResult[
       },
       () => context.cleanup(),
     );
-    results.push(compare(`Stop t=0 over ${protocol}`, "dockerode stop+inspect", stop, 1.05));
+    results.push(compareSides(`Stop t=0 over ${protocol}`, "dockerode stop+inspect", "ms", stop, 1.05));
   }
   return results;
-}
-
-export function compare(name: string, direct: string, samples: { a: number[]; b: number[] }, target: number): ScenarioResult {
-  const osiris = summarise(samples.a);
-  const directSummary = summarise(samples.b);
-  const ratio = osiris.median / directSummary.median;
-  return {
-    name,
-    direct,
-    unit: "ms",
-    osiris,
-    directSummary,
-    ratio,
-    pairRatio: medianPairRatio(samples.a, samples.b),
-    target: `≤ ${target.toFixed(2)}`,
-    met: ratio <= target,
-    notes: [],
-  };
 }

@@ -5,26 +5,15 @@ import { HealthCheckRequestSchema } from "../../gen/grpc/health/v1/health_pb.js"
 import { freePort } from "../../test/support/server-process.js";
 import { benchImage, benchLabel, type BenchContext } from "../context.js";
 import { autocannonUnix, h2load } from "../load-generators.js";
-import type { ScenarioResult } from "../scenario.js";
-import { interleaved, medianPairRatio, summarise } from "../stats.js";
+import { compareSides, type ScenarioResult } from "../scenario.js";
+import { interleaved } from "../stats.js";
 
-/** Throughput scenarios compare rates: the ratio is Osiris's rate over the alternative's. */
+/** Throughput compares rates: the ratio is Osiris's rate over the alternative's. */
 function compareRates(name: string, direct: string, rates: { a: number[]; b: number[] }, target: number, failures: number): ScenarioResult {
-  const osiris = summarise(rates.a);
-  const directSummary = summarise(rates.b);
-  const ratio = osiris.median / directSummary.median;
-  return {
-    name,
-    direct,
-    unit: "req/s",
-    osiris,
-    directSummary,
-    ratio,
-    pairRatio: medianPairRatio(rates.a, rates.b),
-    target: `≥ ${target.toFixed(2)}`,
-    met: ratio >= target && failures === 0,
-    notes: [`${failures} failed requests`],
-  };
+  const result = compareSides(name, direct, "req/s", rates, target);
+  result.met = result.met && failures === 0;
+  result.notes.push(`${failures} failed requests`);
+  return result;
 }
 
 /** GetDockerContainer at 16 in flight over HTTP/2 (h2load) against the engine's inspect at 16 in flight (autocannon). */

@@ -1,6 +1,8 @@
 import { createClient } from "@connectrpc/connect";
 import Docker from "dockerode";
 import { DockerService, type WatchDockerEventsResponse } from "../../gen/osiris/docker/v1/docker_management_pb.js";
+import { eventually } from "../../test/support/engine-fixtures.js";
+import { metric } from "../../test/support/server-metrics.js";
 import { benchImage, benchLabel, transport, type BenchContext } from "../context.js";
 import type { ScenarioResult } from "../scenario.js";
 import { percentile, summarise } from "../stats.js";
@@ -8,20 +10,6 @@ import { percentile, summarise } from "../stats.js";
 const watcherCount = 1000;
 /** Watchers share HTTP/2 connections, as many browsers behind one proxy or one service's pool would. */
 const connections = 10;
-
-async function metric(baseUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
-}
-
-async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
-}
 
 /** 1,000 WatchDockerEvents streams: one engine subscription, event-to-last-watcher latency, memory. */
 export async function thousandWatchers(context: BenchContext): Promise<ScenarioResult> {
@@ -49,7 +37,7 @@ export async function thousandWatchers(context: BenchContext): Promise<ScenarioR
       // Ends with the abort.
     }
   });
-  const registered = await until(async () => (await metric(context.osiris.url, "osiris_event_watchers")) === watcherCount, 60_000);
+  const registered = await eventually(async () => (await metric(context.osiris.url, "osiris_event_watchers")) === watcherCount, 60_000);
   const listenersDuring = await listeners();
   const rssDuring = context.rssMegabytes();
   const runs = context.full ? 50 : 15;
@@ -57,7 +45,7 @@ export async function thousandWatchers(context: BenchContext): Promise<ScenarioR
     await context.client("grpc").runDockerContainer({ image: benchImage, command: ["true"], labels: benchLabel });
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  await until(async () => [...arrivals.values()].every((a) => a.count === watcherCount), 10_000);
+  await eventually(async () => [...arrivals.values()].every((a) => a.count === watcherCount), 10_000);
   stop.abort();
   await Promise.all(watchers);
   await context.cleanup();

@@ -3,18 +3,9 @@ import { after, before, describe, it } from "node:test";
 import { Code } from "@connectrpc/connect";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import type { PullDockerImageResponse } from "../../gen/osiris/docker/v1/docker_management_pb.js";
-import { authRegistryCredentials, authRegistryImage, docker, registryImage } from "../support/engine-fixtures.js";
+import { authRegistryCredentials, authRegistryImage, docker, registryImage, removeLocalImage } from "../support/engine-fixtures.js";
 import { rpcError } from "../support/rpc-assertions.js";
 import { startTestServer, type ProtocolName, type TestServer } from "../support/test-server.js";
-
-async function removeLocalImage(reference: string): Promise<void> {
-  await docker
-    .getImage(reference)
-    .remove({ force: true })
-    .catch((error: { statusCode?: number }) => {
-      if (error.statusCode !== 404) throw error;
-    });
-}
 
 async function pullAll(stream: AsyncIterable<PullDockerImageResponse>): Promise<PullDockerImageResponse[]> {
   const messages: PullDockerImageResponse[] = [];

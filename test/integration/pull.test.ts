@@ -9,20 +9,12 @@ import {
   exitsOnSigint,
   newTestRun,
   registryImage,
+  removeLocalImage,
   removeTestContainers,
 } from "../support/engine-fixtures.js";
 import { rpcError } from "../support/rpc-assertions.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
-
-async function removeLocalImage(reference: string): Promise<void> {
-  await docker
-    .getImage(reference)
-    .remove({ force: true })
-    .catch((error: { statusCode?: number }) => {
-      if (error.statusCode !== 404) throw error;
-    });
-}
 
 async function imageIsLocal(reference: string): Promise<boolean> {
   return docker

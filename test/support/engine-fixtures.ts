@@ -59,3 +59,13 @@ export const exitsOnSigint = (code: number) => ["sh", "-c", `trap 'exit ${code}'
 
 /** busybox httpd as PID 1 serving $GREETING; it ignores SIGTERM, so stop ends in SIGKILL. */
 export const greetingServer = ["sh", "-c", 'echo "$GREETING" > /www/index.html; exec httpd -f -p 80 -h /www'];
+
+/** Removes a local image so a test can pull it again; absent is fine. */
+export async function removeLocalImage(reference: string): Promise<void> {
+  await docker
+    .getImage(reference)
+    .remove({ force: true })
+    .catch((error: { statusCode?: number }) => {
+      if (error.statusCode !== 404) throw error;
+    });
+}
