@@ -5,6 +5,7 @@
 // descriptors and resident memory from /proc, and prints whether both came
 // back to their baseline and whether anything was left on the engine.
 import { createClient } from "@connectrpc/connect";
+import { setMaxListeners } from "node:events";
 import { readdirSync } from "node:fs";
 import { DockerService } from "../gen/osiris/docker/v1/docker_management_pb.js";
 import { benchImage, benchLabel, openContext, protocols, transport } from "./context.js";
@@ -26,6 +27,8 @@ const started = Date.now();
 const ends = started + minutes * 60_000;
 
 const stopWatching = new AbortController();
+// Every watcher listens on this one signal.
+setMaxListeners(watchers + 10, stopWatching.signal);
 let events = 0;
 const watching = Array.from({ length: watchers }, async (_, i) => {
   try {

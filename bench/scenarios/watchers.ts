@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { createClient } from "@connectrpc/connect";
 import Docker from "dockerode";
 import { DockerService, type WatchDockerEventsResponse } from "../../gen/osiris/docker/v1/docker_management_pb.js";
@@ -19,6 +20,8 @@ export async function thousandWatchers(context: BenchContext): Promise<ScenarioR
   const rssBefore = context.rssMegabytes();
   const clients = Array.from({ length: connections }, () => createClient(DockerService, transport("grpc", context.osiris.url)));
   const stop = new AbortController();
+  // Every watcher listens on this one signal.
+  setMaxListeners(watcherCount + 10, stop.signal);
   /** Per event (id, type, engine time): when each watcher got it, in ms since the epoch. */
   const arrivals = new Map<string, { engineMs: number; last: number; count: number }>();
   const record = (event: WatchDockerEventsResponse) => {
