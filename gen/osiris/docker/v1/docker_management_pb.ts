@@ -2,7 +2,8 @@
 // @generated from file osiris/docker/v1/docker_management.proto (package osiris.docker.v1, syntax proto3)
 /* eslint-disable */
 
-// Osiris: run and stop containers on a Docker engine.
+// Osiris: run, stop, inspect, list, follow and watch containers on a Docker
+// engine, and pull images.
 //
 // Every RPC is served on one port as native gRPC (HTTP/2), gRPC-Web and the
 // Connect protocol (JSON or binary, HTTP/1.1 or HTTP/2).
@@ -1804,7 +1805,10 @@ export const EventTypeSchema: GenEnum<EventType> = /*@__PURE__*/
   enumDesc(file_osiris_docker_v1_docker_management, 8);
 
 /**
- * DockerService controls containers on one Docker engine.
+ * DockerService controls containers on one Docker engine. Unless the server
+ * runs with OSIRIS_SCOPE=all, only containers Osiris made (label
+ * `io.osiris.managed=true`) exist for its callers: any other is NOT_FOUND and
+ * is left out of lists and events.
  *
  * @generated from service osiris.docker.v1.DockerService
  */
