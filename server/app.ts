@@ -66,7 +66,7 @@ export async function buildApp(config: AppConfig, { engine, logStream }: AppDepe
   // Long-lived streams end when closing starts; unary calls get the grace period.
   const shutdown = new AbortController();
   app.addHook("preClose", async () => {
-    shutdown.abort();
+    shutdown.abort(new ConnectError("Osiris is shutting down; call again on another instance", Code.Unavailable));
     monitor.stop();
   });
   await registerBrowserOrigins(app, config.corsOrigins);

@@ -70,20 +70,52 @@ export class EventHub {
     return this.upstream !== undefined;
   }
 
-  /** Events matching the filter, from now until the caller's signal aborts or the hub gives up. */
-  async *watch(filter: EventFilter, signal: AbortSignal): AsyncGenerator<ContainerEvent> {
-    if (this.reconnecting) {
-      throw new EngineUnavailableError(this.engine.endpoint, "the engine's event stream is down; watch again once it is back");
-    }
-    const watcher: Watcher = { filter, queue: new AsyncQueue(this.options.maxBacklog) };
-    this.watchers.add(watcher);
-    if (!this.upstream) this.subscribe();
-    try {
-      yield* watcher.queue.drain(signal);
-    } finally {
-      this.watchers.delete(watcher);
-      if (this.watchers.size === 0) this.unsubscribe();
-    }
+  /**
+   * Events matching the filter, from now until the caller's signal aborts (the
+   * iterator then rejects with the signal's reason) or the hub gives up. Each
+   * event is passed through `present` for this watcher. A plain iterator
+   * rather than an async generator: with a thousand watchers every event is
+   * delivered a thousand times, and generator layers cost on each delivery.
+   */
+  watch<T>(filter: EventFilter, signal: AbortSignal, present: (event: ContainerEvent) => T): AsyncIterable<T> {
+    return {
+      [Symbol.asyncIterator]: () => {
+        if (this.reconnecting) {
+          const down = new EngineUnavailableError(this.engine.endpoint, "the engine's event stream is down; watch again once it is back");
+          return { next: () => Promise.reject(down) };
+        }
+        let watcher: Watcher | undefined = { filter, queue: new AsyncQueue(this.options.maxBacklog) };
+        const queue = watcher.queue;
+        this.watchers.add(watcher);
+        if (!this.upstream) this.subscribe();
+        const leave = () => {
+          if (!watcher) return;
+          this.watchers.delete(watcher);
+          watcher = undefined;
+          if (this.watchers.size === 0) this.unsubscribe();
+        };
+        return {
+          next: (): Promise<IteratorResult<T>> =>
+            queue.next(signal).then(
+              (result) => {
+                if (result.done) {
+                  leave();
+                  return { done: true, value: undefined };
+                }
+                return { done: false, value: present(result.value) };
+              },
+              (error: unknown) => {
+                leave();
+                throw error;
+              },
+            ),
+          return: (): Promise<IteratorResult<T>> => {
+            leave();
+            return Promise.resolve({ done: true, value: undefined });
+          },
+        };
+      },
+    };
   }
 
   private subscribe(): void {

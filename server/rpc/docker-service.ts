@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { ContainerLifecycle } from "../containers/container-lifecycle.js";
 import type { ContainerService } from "../containers/container-service.js";
 import type { EventHub } from "../containers/event-hub.js";
@@ -35,7 +35,7 @@ export interface DockerServiceDependencies {
   containers: ContainerService;
   lifecycle: ContainerLifecycle;
   events: EventHub;
-  /** Fires when the server starts closing; ends open streams with UNAVAILABLE. */
+  /** Fires when the server starts closing, with the UNAVAILABLE error open streams end with. */
   shutdown: AbortSignal;
 }
 
@@ -46,17 +46,9 @@ export function dockerServiceHandlers({
   events,
   shutdown,
 }: DockerServiceDependencies): ServiceImpl<typeof DockerService> {
-  /** Streams end with the call or with the server, whichever comes first. */
-  async function* untilShutdown<T>(context: HandlerContext, stream: (signal: AbortSignal) => AsyncIterable<T>) {
-    try {
-      yield* stream(AbortSignal.any([context.signal, shutdown]));
-    } catch (error) {
-      if (shutdown.aborted && !context.signal.aborted) {
-        throw new ConnectError("Osiris is shutting down; call again on another instance", Code.Unavailable);
-      }
-      throw error;
-    }
-  }
+  // Streams end with the call or with the server, whichever comes first; the
+  // shutdown signal's reason is the UNAVAILABLE the client then gets.
+  const untilShutdown = (context: HandlerContext) => AbortSignal.any([context.signal, shutdown]);
 
   return {
     async runDockerContainer(request, context) {
@@ -118,16 +110,11 @@ export function dockerServiceHandlers({
 
     async *streamDockerContainerLogs(request, context) {
       const query = logQueryFromRequest(request);
-      for await (const chunk of untilShutdown(context, (signal) => lifecycle.logs(query, signal))) {
-        yield logMessage(chunk);
-      }
+      for await (const chunk of lifecycle.logs(query, untilShutdown(context))) yield logMessage(chunk);
     },
 
-    async *watchDockerEvents(request, context) {
-      const filter = eventFilterFromRequest(request);
-      for await (const event of untilShutdown(context, (signal) => events.watch(filter, signal))) {
-        yield eventMessage(event);
-      }
+    watchDockerEvents(request, context) {
+      return events.watch(eventFilterFromRequest(request), untilShutdown(context), eventMessage);
     },
 
     async *pullDockerImage(request, context) {
