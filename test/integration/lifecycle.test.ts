@@ -251,12 +251,12 @@ describe("Get, List, Start, Restart, Remove and Wait against a real engine", () 
       const id = await createUnmanaged(run.name("cli-untouchable"));
       const client = server.client("grpc");
       for (const call of [
-        client.startDockerContainer({ container: id }),
-        client.restartDockerContainer({ container: id }),
-        client.removeDockerContainer({ container: id, force: true }),
-        client.waitDockerContainer({ container: id }),
+        () => client.startDockerContainer({ container: id }),
+        () => client.restartDockerContainer({ container: id }),
+        () => client.removeDockerContainer({ container: id, force: true }),
+        () => client.waitDockerContainer({ container: id }),
       ]) {
-        assert.equal((await rpcError(call)).code, Code.NotFound);
+        assert.equal((await rpcError(call())).code, Code.NotFound);
       }
       assert.ok(await containerExists(id));
       const labelled = await docker.getContainer(id).inspect();
