@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
+import { setMaxListeners } from "node:events";
 import { pino } from "pino";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerFactory } from "fastify";
 import type { Config } from "./config.js";
@@ -74,6 +75,9 @@ export async function buildApp(config: AppConfig, { engine, logStream }: AppDepe
   app.get("/metrics", async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
+  // connect-es links every in-flight call's signal to one shutdown signal made
+  // here, one listener per call; past ten calls Node would warn of a leak.
+  setMaxListeners(100_000);
   await app.register(fastifyConnectPlugin, {
     routes: routes({ containers, lifecycle, events, monitor, shutdown: shutdown.signal }),
     // Outermost first: audit sees the final code of every call, including refusals.
