@@ -32,7 +32,40 @@ describe("engine outage and stall (on a throwaway dockerd)", () => {
 
   const health = () => createClient(Health, createGrpcTransport({ baseUrl: server.baseUrl }));
 
-  it("answers UNAVAILABLE within 2 s while dockerd is down mid-load, goes NOT_SERVING, and serves again once it is back", async () => {
+  /** Calls every RPC after Run and Stop once, over gRPC-Web, with a 10 s deadline, and notes how each ended. */
+  async function everyLifecycleRpc(): Promise<{ rpc: string; code: string; ms: number }[]> {
+    const client = server.client("grpc-web");
+    const drain = async (stream: AsyncIterable<unknown>) => {
+      for await (const _ of stream) {
+        // Nothing should arrive.
+      }
+    };
+    const options = { timeoutMs: 10_000 };
+    const calls: Record<string, () => Promise<unknown>> = {
+      GetDockerContainer: () => client.getDockerContainer({ container: "osiris-outage-x" }, options),
+      ListDockerContainers: () => client.listDockerContainers({}, options),
+      StartDockerContainer: () => client.startDockerContainer({ container: "osiris-outage-x" }, options),
+      RestartDockerContainer: () => client.restartDockerContainer({ container: "osiris-outage-x" }, options),
+      RemoveDockerContainer: () => client.removeDockerContainer({ container: "osiris-outage-x" }, options),
+      WaitDockerContainer: () => client.waitDockerContainer({ container: "osiris-outage-x" }, options),
+      StreamDockerContainerLogs: () => drain(client.streamDockerContainerLogs({ container: "osiris-outage-x" }, options)),
+      WatchDockerEvents: () => drain(client.watchDockerEvents({}, options)),
+      PullDockerImage: () => drain(client.pullDockerImage({ image: "127.0.0.1:5999/osiris/outage:1" }, options)),
+    };
+    return Promise.all(
+      Object.entries(calls).map(async ([rpc, call]) => {
+        const started = Date.now();
+        try {
+          await call();
+          return { rpc, code: "OK", ms: Date.now() - started };
+        } catch (error) {
+          return { rpc, code: Code[ConnectError.from(error).code], ms: Date.now() - started };
+        }
+      }),
+    );
+  }
+
+  it("answers UNAVAILABLE within 2 s on every RPC while dockerd is down mid-load, goes NOT_SERVING, and serves again once it is back", async () => {
     const records: CallRecord[] = [];
     let running = true;
     // 6 clients over the three protocols, bounded in time (the loop ends with the test) and count.
@@ -59,11 +92,13 @@ describe("engine outage and stall (on a throwaway dockerd)", () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     let outageFrom = 0;
     let outageTo = 0;
+    let lifecycleDuringOutage: { rpc: string; code: string; ms: number }[] = [];
     try {
       await engine.stop();
       outageFrom = Date.now();
       assert.ok(await eventually(async () => (await health().check({ service: "" })).status === Status.NOT_SERVING, 5000));
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      lifecycleDuringOutage = await everyLifecycleRpc();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       outageTo = Date.now();
     } finally {
       await engine.start();
@@ -82,6 +117,11 @@ describe("engine outage and stall (on a throwaway dockerd)", () => {
     assert.deepEqual(during.filter((r) => r.code !== "Unavailable"), [], "every call during the outage is UNAVAILABLE");
     assert.ok(Math.max(...during.map((r) => r.endedAt - r.startedAt)) < 2000, "and answers within 2 s");
     assert.ok(afterwards.some((r) => r.code === "OK"), "calls succeed again without restarting Osiris");
+    console.log(`lifecycle RPCs during the outage: ${JSON.stringify(lifecycleDuringOutage)}`);
+    for (const call of lifecycleDuringOutage) {
+      assert.equal(call.code, "Unavailable", `${call.rpc} during the outage`);
+      assert.ok(call.ms < 2000, `${call.rpc} answers within 2 s (${call.ms} ms)`);
+    }
     // Calls that straddle dockerd's shutdown may meet whatever the dying engine says; none may be UNKNOWN (a crash).
     assert.deepEqual(records.filter((r) => r.code === "Unknown"), [], "no call fails without a code");
   });
