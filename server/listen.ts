@@ -60,8 +60,8 @@ export function createDualProtocolServer(
   const http1Server = http.createServer(handler as http.RequestListener);
   enforceHeadersDeadline(http1Server, prefaceTimeoutMs);
   const http2Server = http2.createServer({ maxSessionMemory: http2SessionMemoryMb }, handler);
-  // Without noDelay, Nagle's algorithm holds back the small frames that end
-  // each answer (trailers, END_STREAM): ~3 ms per call on loopback.
+  // Small frames end every answer (trailers, END_STREAM); with Nagle's
+  // algorithm on, they could wait for the previous segment's acknowledgement.
   const front = net.createServer({ noDelay: true }, (socket) => routeConnection(socket, http1Server, http2Server));
   return withBoundedClose(front, http2Server, closeGraceMs, http1Server);
 }
