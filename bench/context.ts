@@ -1,8 +1,8 @@
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import Docker from "dockerode";
-import { readFileSync } from "node:fs";
 import { DockerService } from "../gen/osiris/docker/v1/docker_management_pb.js";
+import { residentMegabytes } from "../test/support/process-stats.js";
 import { startServerProcess, type ServerProcess } from "../test/support/server-process.js";
 
 export const benchImage = "osiris-test/busybox:latest";
@@ -53,10 +53,7 @@ export async function openContext(full: boolean): Promise<BenchContext> {
         await Promise.all(left.slice(i, i + 16).map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
       }
     },
-    rssMegabytes() {
-      const line = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${osiris.child.pid}/status`, "utf8"));
-      return Number(line?.[1] ?? 0) / 1024;
-    },
+    rssMegabytes: () => residentMegabytes(osiris.child.pid!),
   };
 }
 

@@ -6,8 +6,8 @@
 // back to their baseline and whether anything was left on the engine.
 import { createClient } from "@connectrpc/connect";
 import { setMaxListeners } from "node:events";
-import { readdirSync } from "node:fs";
 import { DockerService } from "../gen/osiris/docker/v1/docker_management_pb.js";
+import { openFiles } from "../test/support/process-stats.js";
 import { benchImage, benchLabel, openContext, protocols, transport } from "./context.js";
 
 const minutesArg = process.argv.indexOf("--minutes");
@@ -17,7 +17,6 @@ const watchers = 20;
 
 const context = await openContext(false);
 const pid = context.osiris.child.pid!;
-const openFiles = () => readdirSync(`/proc/${pid}/fd`).length;
 const clients = Array.from({ length: workers }, (_, i) => createClient(DockerService, transport(protocols[i % 3]!, context.osiris.url)));
 
 const samples: { minute: number; files: number; rssMb: number; cycles: number }[] = [];
@@ -39,9 +38,9 @@ const watching = Array.from({ length: watchers }, async (_, i) => {
 });
 
 await new Promise((resolve) => setTimeout(resolve, 2000));
-const baseline = { files: openFiles(), rssMb: context.rssMegabytes() };
+const baseline = { files: openFiles(pid), rssMb: context.rssMegabytes() };
 const sampler = setInterval(() => {
-  samples.push({ minute: (Date.now() - started) / 60_000, files: openFiles(), rssMb: context.rssMegabytes(), cycles });
+  samples.push({ minute: (Date.now() - started) / 60_000, files: openFiles(pid), rssMb: context.rssMegabytes(), cycles });
 }, 30_000);
 
 await Promise.all(
@@ -74,7 +73,7 @@ await Promise.all(watching);
 const left = await context.docker.listContainers({ all: true, filters: { label: [`osiris-bench.run=${benchLabel["osiris-bench.run"]}`] } });
 // Idle keep-alive connections close within seconds; wait that out before the final sample.
 await new Promise((resolve) => setTimeout(resolve, 10_000));
-const final = { files: openFiles(), rssMb: context.rssMegabytes() };
+const final = { files: openFiles(pid), rssMb: context.rssMegabytes() };
 await context.cleanup();
 await context.osiris.stop();
 

@@ -1,12 +1,12 @@
 import { setMaxListeners } from "node:events";
 import http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import Docker from "dockerode";
 import {
   WatchDockerEventsRequestSchema,
   WatchDockerEventsResponseSchema,
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { eventually } from "../../test/support/engine-fixtures.js";
+import { engineEventListeners } from "../../test/support/engine-connections.js";
 import { metric } from "../../test/support/server-metrics.js";
 import { benchImage, benchLabel, type BenchContext } from "../context.js";
 import { grpcFrame } from "../load-generators.js";
@@ -48,8 +48,7 @@ function rawWatcher(session: http2.ClientHttp2Session, body: Buffer, onMessage: 
 
 /** 1,000 WatchDockerEvents streams: one engine subscription, event-to-last-watcher latency, memory. */
 export async function thousandWatchers(context: BenchContext): Promise<ScenarioResult> {
-  const docker = new Docker({ socketPath: "/var/run/docker.sock" });
-  const listeners = async () => ((await docker.info()) as { NEventsListener: number }).NEventsListener;
+  const listeners = engineEventListeners;
   const listenersBefore = await listeners();
   const rssBefore = context.rssMegabytes();
   const sessions = Array.from({ length: connections }, () => http2.connect(context.osiris.url));

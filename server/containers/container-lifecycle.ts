@@ -101,7 +101,7 @@ export class ContainerLifecycle {
   }
 
   list(query: ListQuery, signal: AbortSignal): Promise<ListPage> {
-    return listContainers(this.engine, this.scope, query, signal);
+    return listContainers(this.engine, (id, inspectSignal) => this.containers.inspect(id, inspectSignal), this.scope, query, signal);
   }
 
   private translate(error: unknown, signal: AbortSignal, operation: EngineOperation): Error {

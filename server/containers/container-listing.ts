@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import type { ContainerInfo as EngineListEntry } from "dockerode";
+import type { ContainerInfo as EngineListEntry, ContainerInspectInfo } from "dockerode";
 import { abortReason } from "./abortable.js";
 import type { ContainerInfo, ContainerStateName } from "./container-info.js";
 import { containerInfoFromInspect } from "./container-view.js";
@@ -34,6 +34,9 @@ export interface ListPage {
   next?: ListCursor;
 }
 
+/** Inspects a container by id, failing with ContainerNotFoundError when it is gone (ContainerService.inspect). */
+type Inspect = (id: string, signal: AbortSignal) => Promise<ContainerInspectInfo>;
+
 /** Inspects at most this many containers of a page at once. */
 const inspectConcurrency = 16;
 
@@ -45,6 +48,7 @@ const inspectConcurrency = 16;
  */
 export async function listContainers(
   engine: Engine,
+  inspect: Inspect,
   scope: "managed" | "all",
   query: ListQuery,
   signal: AbortSignal,
@@ -69,7 +73,7 @@ export async function listContainers(
   const page = ordered.slice(0, query.pageSize);
   const last = page.at(-1);
   const next = ordered.length > page.length && last ? { created: last.Created, id: last.Id } : undefined;
-  return { containers: await inspectAll(engine, page, signal), next };
+  return { containers: await inspectAll(page, inspect, signal), next };
 }
 
 function byNewestThenId(a: EngineListEntry, b: EngineListEntry): number {
@@ -81,7 +85,7 @@ function isAfter(entry: EngineListEntry, cursor: ListCursor): boolean {
 }
 
 /** Containers removed since the listing are left out rather than failing the page. */
-async function inspectAll(engine: Engine, entries: EngineListEntry[], signal: AbortSignal): Promise<ContainerInfo[]> {
+async function inspectAll(entries: EngineListEntry[], inspect: Inspect, signal: AbortSignal): Promise<ContainerInfo[]> {
   const results: (ContainerInfo | undefined)[] = new Array(entries.length);
   // Each concurrent inspect listens on the signal; that is expected, not a leak.
   setMaxListeners(inspectConcurrency + 8, signal);
@@ -89,13 +93,10 @@ async function inspectAll(engine: Engine, entries: EngineListEntry[], signal: Ab
   const worker = async () => {
     while (nextIndex < entries.length) {
       const index = nextIndex++;
-      const id = entries[index]!.Id;
       try {
-        results[index] = containerInfoFromInspect(await engine.docker.getContainer(id).inspect({ abortSignal: signal }));
+        results[index] = containerInfoFromInspect(await inspect(entries[index]!.Id, signal));
       } catch (error) {
-        if (signal.aborted) throw abortReason(signal);
-        const translated = translateEngineError(error, { kind: "inspect-container", container: id }, engine.endpoint);
-        if (!(translated instanceof ContainerNotFoundError)) throw translated;
+        if (!(error instanceof ContainerNotFoundError)) throw error;
       }
     }
   };

@@ -212,11 +212,7 @@ export class ContainerService {
       : undefined;
     try {
       if (spec.signal === undefined) {
-        await container.stop(
-          spec.timeoutSeconds === undefined
-            ? { abortSignal: signal }
-            : { t: spec.timeoutSeconds, abortSignal: signal },
-        );
+        await container.stop(stopOptions(spec, signal));
       } else {
         const ownTimeout = (before.Config as { StopTimeout?: number }).StopTimeout;
         const grace = spec.timeoutSeconds ?? ownTimeout ?? engineDefaultStopTimeoutSeconds;
@@ -243,7 +239,7 @@ export class ContainerService {
     const container = this.engine.docker.getContainer(spec.container);
     let alreadyStopped = false;
     try {
-      await container.stop(spec.timeoutSeconds === undefined ? { abortSignal: signal } : { t: spec.timeoutSeconds, abortSignal: signal });
+      await container.stop(stopOptions(spec, signal));
     } catch (error) {
       if (signal.aborted) throw abortReason(signal);
       // 304: it was not running.
@@ -345,6 +341,11 @@ export class ContainerService {
   private translate(error: unknown, operation: EngineOperation): Error {
     return translateEngineError(error, operation, this.engine.endpoint);
   }
+}
+
+/** The engine's /stop options: an unset grace leaves the container's own StopTimeout in force. */
+function stopOptions(spec: StopSpec, signal: AbortSignal): { t?: number; abortSignal: AbortSignal } {
+  return spec.timeoutSeconds === undefined ? { abortSignal: signal } : { t: spec.timeoutSeconds, abortSignal: signal };
 }
 
 /** A set of container ids that forgets the oldest once full. */

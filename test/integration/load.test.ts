@@ -1,23 +1,14 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { eventually, newTestRun, removeTestContainers, testContainerIds, testImage } from "../support/engine-fixtures.js";
+import { openFiles, residentMegabytes } from "../support/process-stats.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 
 const cycles = 300;
 const concurrency = 32;
-
-function openFiles(pid: number): number {
-  return readdirSync(`/proc/${pid}/fd`).length;
-}
-
-function residentMegabytes(pid: number): number {
-  const line = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Number(line?.[1] ?? 0) / 1024;
-}
 
 /** Transports that let go of their connections soon after the load, so the server's descriptors can settle. */
 function transport(baseUrl: string, index: number): Transport {
