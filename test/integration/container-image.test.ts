@@ -20,7 +20,7 @@ describe("Osiris as a Docker image (built and run on the host engine)", () => {
     const build = await runCommand("docker", ["build", "--quiet", "--build-arg", `NODE_IMAGE=${nodeBaseImage}`, "-t", image, "."], {}, 300_000);
     assert.equal(build.code, 0, build.output);
     const started = await runCommand("docker", [
-      "run", "--detach", "--name", run.name("osiris"), "--label", `osiris-test.run=${run.id}`,
+      "run", "--detach", "--restart", "unless-stopped", "--name", run.name("osiris"), "--label", `osiris-test.run=${run.id}`,
       "--volume", "/var/run/docker.sock:/var/run/docker.sock",
       "--group-add", String(statSync("/var/run/docker.sock").gid),
       "--publish", "127.0.0.1::8080",
@@ -49,6 +49,20 @@ describe("Osiris as a Docker image (built and run on the host engine)", () => {
     assert.equal(container?.state, ContainerState.RUNNING);
     const stopped = await client.stopDockerContainer({ container: container!.id, signal: "INT" }, auth);
     assert.equal(stopped.container?.state, ContainerState.EXITED);
+  });
+
+  it("comes back by its restart policy after its process exits, and serves again", async () => {
+    const osiris = docker.getContainer(run.name("osiris"));
+    const killed = await runCommand("docker", ["exec", run.name("osiris"), "kill", "-TERM", "1"]);
+    assert.equal(killed.code, 0, killed.output);
+    assert.ok(await eventually(async () => (await osiris.inspect()).RestartCount >= 1, 60_000), "restarted by the engine");
+    assert.ok(await eventually(async () => (await osiris.inspect()).State.Health?.Status === "healthy", 60_000), "healthy again");
+    // An engine-chosen host port may change across a restart.
+    const port = (await osiris.inspect()).NetworkSettings.Ports["8080/tcp"]?.[0]?.HostPort;
+    baseUrl = `http://127.0.0.1:${port}`;
+    const client = createClient(DockerService, createGrpcTransport({ baseUrl }));
+    const listed = await client.listDockerContainers({ labelSelector: run.labels }, { headers: { authorization: `Bearer ${token}` } });
+    assert.ok(Array.isArray(listed.containers));
   });
 
   it("runs as a non-root user and is healthy by its HEALTHCHECK", async () => {
