@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
+import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { pino } from "pino";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerFactory } from "fastify";
@@ -8,30 +9,38 @@ import { ContainerLifecycle } from "./containers/container-lifecycle.js";
 import { ContainerService } from "./containers/container-service.js";
 import { defaultEventHubOptions, EventHub } from "./containers/event-hub.js";
 import type { Engine } from "./containers/engine.js";
+import { newInstanceId } from "./containers/labels.js";
 import { registerBrowserOrigins } from "./browser-origins.js";
-import { createDualProtocolServer } from "./listen.js";
+import { registerHostCheck } from "./host-check.js";
+import { registerDeadlineClamp } from "./deadline-clamp.js";
+import { createDualProtocolServer, type FaultLog } from "./listen.js";
 import { EngineMonitor } from "./containers/engine-monitor.js";
 import { observeEngineCalls } from "./containers/engine-calls.js";
 import { Metrics } from "./observability/metrics.js";
 import { telemetryInterceptor } from "./observability/telemetry.js";
 import { registerProbes } from "./probes.js";
-import { errorMappingInterceptor, routes } from "./rpc/routes.js";
+import { classifyDecodeFailures } from "./rpc/decode-errors.js";
+import { errorMappingInterceptor, routes, streamLifetimeInterceptor } from "./rpc/routes.js";
 import { accessControlInterceptor } from "./security/access-control.js";
 import { clientCertificateContext } from "./security/client-certificate.js";
 import { auditInterceptor } from "./security/audit-log.js";
-import { rateLimitInterceptor } from "./security/rate-limit.js";
+import { inFlightLimitInterceptor } from "./security/inflight-limit.js";
+import { frontDoorInterceptor, rateLimitInterceptor, remoteAddressKey, remoteAddressOf } from "./security/rate-limit.js";
 import { streamLimitInterceptor } from "./security/stream-limit.js";
 
 export interface AppDependencies {
   engine: Engine;
   /** Where logs go; standard output when unset. Tests capture it. */
   logStream?: { write(line: string): void };
+  /** Labels (io.osiris.instance) the containers this app creates; a fresh random id when unset. */
+  instanceId?: string;
 }
 
 export type AppConfig = Pick<
   Config,
-  "logLevel" | "tls" | "readMaxBytes" | "shutdownTimeoutMs" | "corsOrigins" | "tokens" | "scope" | "runPolicy" | "rateLimit" | "maxStreamsPerPrincipal" | "eventReconnectWindowMs"
->;
+  "logLevel" | "tls" | "readMaxBytes" | "shutdownTimeoutMs" | "corsOrigins" | "tokens" | "scope" | "runPolicy" | "rateLimit" | "maxStreamsPerPrincipal" | "eventReconnectWindowMs" | "requestDigestKey"
+> &
+  Partial<Pick<Config, "allowedHosts" | "idleTimeoutMs" | "maxConnections" | "maxInFlightPerPrincipal">>;
 
 /**
  * Log lines go to standard output without a write call each: under load the
@@ -40,10 +49,30 @@ export type AppConfig = Pick<
  */
 const standardOutput = pino.destination({ dest: 1, sync: false });
 
+/** The key the request_id digest is made with; a random one, with a warning, when the operator set none. */
+function requestDigestKey(config: AppConfig, log: FastifyInstance["log"]): Buffer {
+  if (config.requestDigestKey) return config.requestDigestKey;
+  log.warn(
+    "OSIRIS_REQUEST_DIGEST_KEY_FILE is not set: request_id digests use a random key of this process, so a retry that reaches another replica or this server after a restart gets FAILED_PRECONDITION; give every replica the same key",
+  );
+  return randomBytes(32);
+}
+
 /** The Fastify app with every route registered; it does not listen, so tests can use it directly. */
-export async function buildApp(config: AppConfig, { engine, logStream }: AppDependencies): Promise<FastifyInstance> {
+export async function buildApp(
+  config: AppConfig,
+  { engine, logStream, instanceId = newInstanceId() }: AppDependencies,
+): Promise<FastifyInstance> {
+  // Fastify makes the server before the app, so the server's log reaches the app's logger late.
+  let serverLog: FaultLog | undefined;
   const serverFactory = ((handler: Parameters<typeof createDualProtocolServer>[0]) =>
-    createDualProtocolServer(handler, config.tls, config.shutdownTimeoutMs)) as unknown as FastifyServerFactory;
+    createDualProtocolServer(handler, {
+      tls: config.tls,
+      closeGraceMs: config.shutdownTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+      maxConnections: config.maxConnections,
+      log: { warn: (fields, message) => serverLog?.warn(fields, message), error: (fields, message) => serverLog?.error(fields, message) },
+    })) as unknown as FastifyServerFactory;
   // serverFactory hands Fastify our dual-protocol server; its typings cannot follow that.
   const app = Fastify({
     logger: { level: config.logLevel, stream: logStream ?? standardOutput },
@@ -51,8 +80,14 @@ export async function buildApp(config: AppConfig, { engine, logStream }: AppDepe
     // The request-log interceptor writes one line per RPC instead.
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
+  serverLog = app.log;
   if (!logStream) app.addHook("onClose", async () => standardOutput.flushSync());
-  const containers = new ContainerService(engine, app.log, { scope: config.scope, policy: config.runPolicy });
+  const containers = new ContainerService(engine, app.log, {
+    scope: config.scope,
+    policy: config.runPolicy,
+    instanceId,
+    requestDigestKey: requestDigestKey(config, app.log),
+  });
   const lifecycle = new ContainerLifecycle(engine, containers, config.scope);
   const events = new EventHub(engine, {
     ...defaultEventHubOptions,
@@ -70,6 +105,8 @@ export async function buildApp(config: AppConfig, { engine, logStream }: AppDepe
     shutdown.abort(new ConnectError("Osiris is shutting down; call again on another instance", Code.Unavailable));
     monitor.stop();
   });
+  registerHostCheck(app, config.allowedHosts ?? []);
+  registerDeadlineClamp(app);
   await registerBrowserOrigins(app, config.corsOrigins);
   registerProbes(app, monitor, engine.endpoint);
   app.get("/metrics", async (_request, reply) =>
@@ -78,18 +115,36 @@ export async function buildApp(config: AppConfig, { engine, logStream }: AppDepe
   // connect-es links every in-flight call's signal to one shutdown signal made
   // here, one listener per call; past ten calls Node would warn of a leak.
   setMaxListeners(100_000);
+  app.addHook("onRequest", (_request, reply, done) => {
+    failStalledWriteOnClose(reply.raw);
+    done();
+  });
   await app.register(fastifyConnectPlugin, {
     routes: routes({ containers, lifecycle, events, monitor, shutdown: shutdown.signal }),
-    // Outermost first: audit sees the final code of every call, including refusals.
+    // Outermost first: audit sees the final code of every call, including refusals;
+    // callers without valid credentials are rate-limited before anything else reads their call.
     interceptors: [
+      streamLifetimeInterceptor(),
       telemetryInterceptor(app.log, metrics),
+      frontDoorInterceptor(config.rateLimit, config.tokens, app.log),
       auditInterceptor(app.log),
       accessControlInterceptor(config.tokens),
       rateLimitInterceptor(config.rateLimit),
+      inFlightLimitInterceptor(config.maxInFlightPerPrincipal ?? 64),
       streamLimitInterceptor(config.maxStreamsPerPrincipal),
       errorMappingInterceptor(app.log),
     ],
-    contextValues: (request) => clientCertificateContext(request.raw),
+    contextValues: (request) => {
+      const values = clientCertificateContext(request.raw);
+      values.set(remoteAddressKey, remoteAddressOf(request.raw));
+      return values;
+    },
+    // Runs before each body is read; makes undecodable bodies INVALID_ARGUMENT on every protocol.
+    requestGate: classifyDecodeFailures,
+    // JSON that names an unknown field or enum value is refused, not half-read:
+    // a misspelt "name" would get a random name, "protocol": "UDP" would publish TCP.
+    // Binary protobuf keeps unknown fields, as proto3 wants for compatibility.
+    jsonOptions: { ignoreUnknownFields: false },
     readMaxBytes: config.readMaxBytes,
     // Compressed requests are accepted, but answers go out uncompressed: on
     // the loopback and LAN links Osiris serves, gzip costs more CPU than the
@@ -99,4 +154,25 @@ export async function buildApp(config: AppConfig, { engine, logStream }: AppDepe
     shutdownError: new ConnectError("Osiris is shutting down; retry on another instance", Code.Unavailable),
   });
   return app;
+}
+
+/**
+ * connect-node writes an answer message by message and, when a write does not
+ * flush at once, waits for "drain" or "error" on the response. When the client
+ * vanishes during that wait, Node emits neither: it calls the pending write's
+ * callback without an error and emits "close" (HTTP/1.1 and HTTP/2 alike, Node
+ * 20). The wait would never end, and with it the call. Reporting the closed
+ * connection as the write error it is lets connect finish the call; it then
+ * treats ERR_STREAM_DESTROYED as a client that hung up (Code.Aborted, not logged).
+ */
+function failStalledWriteOnClose(response: NodeJS.EventEmitter & { writableFinished: boolean }): void {
+  response.once("close", () => {
+    // A "drain" listener is a writer still waiting; none means nothing is stuck.
+    if (response.writableFinished || response.listenerCount("drain") === 0 || response.listenerCount("error") === 0) return;
+    try {
+      response.emit("error", Object.assign(new Error("The client closed the connection during the answer"), { code: "ERR_STREAM_DESTROYED" }));
+    } catch {
+      // A listener that throws must not take the process down with this connection.
+    }
+  });
 }

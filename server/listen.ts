@@ -1,13 +1,32 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
-import tls from "node:tls";
 import type { TlsFiles } from "./config.js";
+import {
+  defaultIdleTimeoutMs,
+  defaultMaxConnections,
+  OpenConnections,
+  type ConnectionLimits,
+  type ConnectionLog,
+} from "./open-connections.js";
 
 type RequestHandler = (
   request: http.IncomingMessage | http2.Http2ServerRequest,
   response: http.ServerResponse | http2.Http2ServerResponse,
 ) => void;
+
+export interface DualProtocolOptions extends Partial<ConnectionLimits> {
+  /** Serve TLS (ALPN h2 and http/1.1) instead of cleartext. */
+  tls?: TlsFiles;
+  /** After close(), how long open calls may finish before their connections are destroyed; default 10 s. */
+  closeGraceMs?: number;
+  /** Hears about faults contained in connection callbacks, and about the connection cap. */
+  log?: FaultLog;
+}
+
+export interface FaultLog extends ConnectionLog {
+  error(fields: object, message: string): void;
+}
 
 /** Every HTTP/2 connection starts with these 24 bytes (RFC 9113, section 3.4). */
 const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -20,10 +39,23 @@ const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
  */
 const http2SessionMemoryMb = 64;
 
-/** How long a client may go on sending a body nobody reads, after its answer. */
+/** How long a client may go on sending a body nobody reads, after its answer (HTTP/2). */
 const drainLimitMs = 1_000;
 
-/** A client that opens a connection and does not finish its preface or headers is dropped after this long. */
+/**
+ * After an HTTP/1.1 answer, how much more of its request's body the server
+ * reads and drops so that the connection can serve its next request, and for
+ * how long. Past either bound the connection is closed: a client may not make
+ * the server read forever. 16 MiB covers a body a few times over the default
+ * OSIRIS_READ_MAX_BYTES (4 MiB), the usual refused upload.
+ */
+const http1DiscardLimitBytes = 16 * 1024 * 1024;
+const http1DiscardLimitMs = 5_000;
+
+/**
+ * A client that opens a connection and does not finish its preface, headers
+ * or TLS handshake is dropped after this long (Node's TLS default is 120 s).
+ */
 const prefaceTimeoutMs = 10_000;
 
 /**
@@ -31,18 +63,44 @@ const prefaceTimeoutMs = 10_000;
  * cleartext, Node has no server for both, so a plain TCP server reads the first
  * bytes of each connection: the HTTP/2 preface goes to an h2c server, anything
  * else to an HTTP/1.1 server. Both call the same handler (Fastify's).
+ *
+ * Every callback here runs for one connection, and a throw in an event
+ * callback would end the process with every other connection: each is
+ * wrapped by `contain`, which logs the fault and closes that one connection.
+ * Node's defaults stay the last resort for protocol errors: the HTTP/1.1
+ * server answers a malformed request 400 and closes (no "clientError"
+ * listener, on purpose), and HTTP/2 sessions and compat streams carry their own
+ * "error" listeners.
  */
-export function createDualProtocolServer(
-  fastifyHandler: RequestHandler,
-  tlsFiles?: TlsFiles,
-  closeGraceMs = 10_000,
-): net.Server {
+export function createDualProtocolServer(fastifyHandler: RequestHandler, options: DualProtocolOptions = {}): net.Server {
+  const { tls: tlsFiles, closeGraceMs = 10_000, log } = options;
+  const contain = faultContainer(log);
+  const connections = new OpenConnections(
+    {
+      idleTimeoutMs: options.idleTimeoutMs ?? defaultIdleTimeoutMs,
+      maxConnections: options.maxConnections ?? defaultMaxConnections(),
+    },
+    log,
+  );
+  // Cleartext only: with TLS, Node's secure server checks its own headersTimeout.
+  const headersDeadline = tlsFiles ? undefined : new HeadersDeadline(prefaceTimeoutMs);
   const handler: RequestHandler = (request, response) => {
-    // The stream's own "finish" (our side ended), not the response's, which
-    // Node's HTTP/2 compat layer emits only once the whole stream closes.
-    if ("stream" in response) response.stream.once("finish", () => discardUnreadBody(request));
-    fastifyHandler(request, response);
+    contain("tracking a request", () => {
+      // The stream's own "finish" (our side ended), not the response's, which
+      // Node's HTTP/2 compat layer emits only once the whole stream closes.
+      if ("stream" in response) {
+        response.stream.once("finish", contain("discarding an unread body", () => discardUnreadBody(request)));
+      } else {
+        // HTTP/2 streams are counted by their session; HTTP/1.1 exchanges here.
+        const socket = request.socket as net.Socket;
+        keepRequestWholeOnEarlyReturn(request as http.IncomingMessage);
+        const ended = [connections.requestStartedOn(socket), headersDeadline?.requestStartedOn(socket)];
+        followHttp1Exchange(request as http.IncomingMessage, response, socket, () => ended.forEach((end) => end?.()), contain);
+      }
+    })();
+    contain("handling a request", () => fastifyHandler(request, response), () => response.destroy())();
   };
+  const trackSession = contain("tracking an HTTP/2 session", (session: http2.ServerHttp2Session) => connections.attachSession(session));
   if (tlsFiles) {
     const secure = http2.createSecureServer(
       {
@@ -51,19 +109,59 @@ export function createDualProtocolServer(
         allowHTTP1: true,
         maxSessionMemory: http2SessionMemoryMb,
         noDelay: true,
+        handshakeTimeout: prefaceTimeoutMs,
         ...(tlsFiles.clientCa ? { ca: tlsFiles.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
       },
       handler,
     );
-    return withBoundedClose(secure, secure, closeGraceMs);
+    // "connection" is the TCP socket, before the handshake: a handshake in progress holds a descriptor too.
+    secure.on("connection", contain("accepting a connection", (socket: net.Socket) => void connections.adopt(socket), destroySocket));
+    secure.on("session", trackSession);
+    return withBoundedClose(secure, connections, closeGraceMs);
   }
   const http1Server = http.createServer(handler as http.RequestListener);
-  enforceHeadersDeadline(http1Server, prefaceTimeoutMs);
+  http1Server.on("connection", contain("arming the headers deadline", (socket: net.Socket) => headersDeadline?.connectionOpened(socket), destroySocket));
   const http2Server = http2.createServer({ maxSessionMemory: http2SessionMemoryMb }, handler);
+  http2Server.on("session", trackSession);
   // Small frames end every answer (trailers, END_STREAM); with Nagle's
   // algorithm on, they could wait for the previous segment's acknowledgement.
-  const front = net.createServer({ noDelay: true }, (socket) => routeConnection(socket, http1Server, http2Server));
-  return withBoundedClose(front, http2Server, closeGraceMs, http1Server);
+  const front = net.createServer(
+    { noDelay: true },
+    contain(
+      "accepting a connection",
+      (socket: net.Socket) => {
+        if (connections.adopt(socket)) routeConnection(socket, http1Server, http2Server, contain);
+      },
+      destroySocket,
+    ),
+  );
+  return withBoundedClose(front, connections, closeGraceMs);
+}
+
+type Contain = ReturnType<typeof faultContainer>;
+
+/**
+ * Wraps a per-connection callback so that a throw in it is logged and, through
+ * `onFault`, ends only what it was serving, never the process.
+ */
+function faultContainer(log: FaultLog | undefined) {
+  return <A extends unknown[]>(where: string, callback: (...args: A) => void, onFault?: (...args: A) => void) =>
+    (...args: A): void => {
+      try {
+        callback(...args);
+      } catch (error) {
+        log?.error({ err: error, where }, `contained a fault while ${where}; closed that connection and kept serving`);
+        try {
+          onFault?.(...args);
+        } catch {
+          // Nothing more can be done for this connection; the process goes on.
+        }
+      }
+    };
+}
+
+function destroySocket(socket: net.Socket): void {
+  socket.destroy();
 }
 
 /**
@@ -72,37 +170,16 @@ export function createDualProtocolServer(
  * open after `graceMs` is destroyed. Without the bound, one stuck stream keeps
  * the process alive forever.
  */
-function withBoundedClose(
-  listener: net.Server,
-  http2Server: http2.Http2Server | http2.Http2SecureServer,
-  graceMs: number,
-  http1Server?: http.Server,
-): net.Server {
-  const sockets = new Set<net.Socket>();
-  listener.on(listener instanceof tls.Server ? "secureConnection" : "connection", (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-  });
-  const sessions = new Set<http2.ServerHttp2Session>();
-  http2Server.on("session", (session) => {
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
-  });
-  const destroyAll = () => {
-    for (const session of sessions) session.destroy();
-    for (const socket of sockets) socket.destroy();
-  };
+function withBoundedClose(listener: net.Server, connections: OpenConnections, graceMs: number): net.Server {
   const closeListener = listener.close.bind(listener);
   listener.close = (callback?: (error?: Error) => void) => {
     closeListener(callback);
-    http1Server?.closeIdleConnections();
-    for (const session of sessions) session.close();
-    setTimeout(destroyAll, graceMs).unref();
+    connections.closeGracefully(graceMs);
     return listener;
   };
   Object.assign(listener, {
-    closeAllConnections: destroyAll,
-    closeIdleConnections: () => http1Server?.closeIdleConnections(),
+    closeAllConnections: () => connections.destroyAll(),
+    closeIdleConnections: () => connections.closeIdle(),
   });
   return listener;
 }
@@ -114,39 +191,187 @@ function withBoundedClose(
  * refuses every further stream on it (ENHANCE_YOUR_CALM). Once the answer is
  * out, read and drop the rest so the stream completes normally; a client that
  * keeps sending past `drainLimitMs` gets its stream reset. (A reset at once
- * could drop answer frames still queued.) HTTP/1.1 discards the rest by itself.
+ * could drop answer frames still queued.) HTTP/1.1: see discardUnreadHttp1Body.
  */
 function discardUnreadBody(request: http.IncomingMessage | http2.Http2ServerRequest): void {
   if (!("stream" in request) || request.complete || request.stream.destroyed) return;
+  const stream = request.stream;
   request.resume();
   setTimeout(() => {
-    if (!request.complete && !request.stream.destroyed) request.stream.close(http2.constants.NGHTTP2_CANCEL);
+    if (!request.complete && !stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
   }, drainLimitMs).unref();
 }
 
 /**
- * Drops an HTTP/1.1 connection whose request headers have not all arrived
- * within `deadlineMs`, counted from the connection or from the previous
- * answer. Node's own headersTimeout is checked by a timer that starts only
- * when that server listens, and ours never does: the front hands it sockets.
+ * An HTTP/1.1 exchange ends when its answer is out and its request's body has
+ * been read or discarded: only then may the connection count as idle, and only
+ * then are the next request's headers due. `onEnded` is called once, also when
+ * the connection goes away first.
+ *
+ * The discard starts at "prefinish" (the answer is all written to the socket)
+ * rather than "finish": on "finish", Node drops a body nobody read at any
+ * speed and length; taken first, the body stays within our bounds.
+ *
+ * The socket is captured when the request arrives: by the answer's "finish",
+ * Node may already have detached it from the request (`request.socket` is
+ * then null), which crashed the process on refused gRPC-Web calls.
  */
-function enforceHeadersDeadline(http1Server: http.Server, deadlineMs: number): void {
-  const timers = new WeakMap<net.Socket, NodeJS.Timeout>();
-  const arm = (socket: net.Socket) => {
-    clearTimeout(timers.get(socket));
-    if (!socket.destroyed) timers.set(socket, setTimeout(() => socket.destroy(), deadlineMs).unref());
+function followHttp1Exchange(
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+  socket: net.Socket,
+  onEnded: () => void,
+  contain: Contain,
+): void {
+  let answered = false;
+  let bodyDone = false;
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    onEnded();
   };
-  http1Server.on("connection", (socket: net.Socket) => {
-    arm(socket);
-    socket.once("close", () => clearTimeout(timers.get(socket)));
-  });
-  http1Server.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => {
-    clearTimeout(timers.get(request.socket));
-    response.once("finish", () => arm(request.socket));
+  const endOnceBoth = () => void (answered && bodyDone && end());
+  response.once(
+    "prefinish",
+    contain(
+      "discarding an unread body",
+      () => discardUnreadHttp1Body(request, socket, () => ((bodyDone = true), endOnceBoth()), contain),
+      () => {
+        socket.destroy();
+        end();
+      },
+    ),
+  );
+  response.once("finish", contain("ending an exchange", () => ((answered = true), endOnceBoth())));
+  // Without "finish": the connection closed before the answer was out.
+  response.once("close", contain("ending an exchange", () => void (response.writableFinished || end())));
+}
+
+/**
+ * A request answered before its body was all read (refused for its size or
+ * its credentials, or an unknown route) leaves the rest of the body on the
+ * connection. Node drops it by itself only when nobody started reading; when
+ * the handler read part of it and stopped (connect-es refusing an envelope
+ * longer than readMaxBytes), the body sits paused, Node stops reading the
+ * socket, and the keep-alive connection hangs: its next request is neither
+ * answered nor refused until a timeout closes the connection.
+ *
+ * So once the answer is out, read and drop the rest (as Node's own dump and
+ * nginx's discarded body do), bounded by `http1DiscardLimitBytes` and
+ * `http1DiscardLimitMs`; the connection then serves its next request,
+ * pipelined ones included. Past either bound, the connection is closed. This
+ * rather than answering `Connection: close`: Node closes such a connection as
+ * soon as the answer is written, with the client's bytes still unread, and the
+ * kernel then sends a reset that can destroy the answer before the client read
+ * it (why nginx lingers on close). Reading the rest keeps the answer safe and
+ * the connection reusable; the bounds keep it cheap.
+ */
+function discardUnreadHttp1Body(request: http.IncomingMessage, socket: net.Socket, onDone: () => void, contain: Contain): void {
+  // Everything arrived and nothing waits in the request's buffer: nothing holds the connection.
+  if (socket.destroyed || request.readableEnded || (request.complete && request.readableLength === 0)) {
+    onDone();
+    return;
+  }
+  if (request.destroyed) {
+    // Destroyed by a reader other than connect-es's (see keepRequestWholeOnEarlyReturn):
+    // Node no longer reads this connection, so it can only be closed.
+    socket.destroySoon();
+    onDone();
+    return;
+  }
+  let discarded = 0;
+  const stop = () => {
+    clearTimeout(timer);
+    request.off("readable", discard);
+    request.off("end", stop);
+    request.off("close", stop);
+    socket.off("close", stop);
+    onDone();
+  };
+  const giveUp = () => {
+    socket.destroy();
+    stop();
+  };
+  const discard = contain(
+    "discarding an unread body",
+    () => {
+      // read() also restarts the socket reads that Node stopped while the body sat unread.
+      for (let chunk: Buffer | null = request.read(); chunk !== null; chunk = request.read()) {
+        discarded += chunk.length;
+        if (discarded > http1DiscardLimitBytes) return giveUp();
+      }
+    },
+    giveUp,
+  );
+  const timer = setTimeout(contain("closing a connection that sent too much unread body", giveUp), http1DiscardLimitMs).unref();
+  // As Node's own dump: whoever listened for the body is done with it.
+  request.removeAllListeners("data");
+  request.on("readable", discard);
+  request.once("end", stop);
+  request.once("close", stop);
+  socket.once("close", stop);
+  discard();
+}
+
+/**
+ * connect-es reads a request body with `for await`, and leaves that loop early
+ * when it refuses the body midway (an envelope longer than readMaxBytes).
+ * Node's async iterator then destroys an HTTP/1.1 request but not its socket
+ * (it detaches the socket first, to spare the connection); the parser, unable
+ * to push the rest of the body into the destroyed request, stops reading the
+ * socket for good, and the keep-alive connection hangs. Iterating without
+ * destroy-on-return leaves the request whole, so that the rest of its body can
+ * be discarded once the answer is out. An iterator that fails still destroys.
+ */
+function keepRequestWholeOnEarlyReturn(request: http.IncomingMessage): void {
+  Object.defineProperty(request, Symbol.asyncIterator, {
+    configurable: true,
+    writable: true,
+    value: () => request.iterator({ destroyOnReturn: false }),
   });
 }
 
-function routeConnection(socket: net.Socket, http1Server: http.Server, http2Server: http2.Http2Server): void {
+/**
+ * Drops an HTTP/1.1 connection whose request headers have not all arrived
+ * within the deadline, counted from the connection or from the end of the
+ * previous exchange. Node's own headersTimeout is checked by a timer that
+ * starts only when that server listens, and ours never does: the front hands
+ * it sockets. While any exchange is in flight (pipelined requests included)
+ * no deadline runs: a long answer, such as a log follow, must not be cut.
+ */
+class HeadersDeadline {
+  private readonly timers = new WeakMap<net.Socket, NodeJS.Timeout>();
+  private readonly inFlight = new WeakMap<net.Socket, number>();
+
+  constructor(private readonly deadlineMs: number) {}
+
+  connectionOpened(socket: net.Socket): void {
+    this.arm(socket);
+    socket.once("close", () => clearTimeout(this.timers.get(socket)));
+  }
+
+  /** A request's headers arrived; call the result once its exchange has ended. */
+  requestStartedOn(socket: net.Socket): () => void {
+    clearTimeout(this.timers.get(socket));
+    this.inFlight.set(socket, (this.inFlight.get(socket) ?? 0) + 1);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      const left = Math.max(0, (this.inFlight.get(socket) ?? 1) - 1);
+      this.inFlight.set(socket, left);
+      if (left === 0) this.arm(socket);
+    };
+  }
+
+  private arm(socket: net.Socket): void {
+    clearTimeout(this.timers.get(socket));
+    if (!socket.destroyed) this.timers.set(socket, setTimeout(() => socket.destroy(), this.deadlineMs).unref());
+  }
+}
+
+function routeConnection(socket: net.Socket, http1Server: http.Server, http2Server: http2.Http2Server, contain: Contain): void {
   let received: Buffer = Buffer.alloc(0);
   const timer = setTimeout(() => socket.destroy(), prefaceTimeoutMs);
   const handOver = (protocol: "http1" | "http2") => {
@@ -166,19 +391,24 @@ function routeConnection(socket: net.Socket, http1Server: http.Server, http2Serv
       socket.resume();
     }
   };
-  const onData = (chunk: Buffer) => {
-    received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
-    const compared = Math.min(received.length, http2Preface.length);
-    if (!received.subarray(0, compared).equals(http2Preface.subarray(0, compared))) {
-      handOver("http1");
-    } else if (received.length >= http2Preface.length) {
-      handOver("http2");
-    }
-  };
+  const onData = contain(
+    "routing a connection by its first bytes",
+    (chunk: Buffer) => {
+      received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+      const compared = Math.min(received.length, http2Preface.length);
+      if (!received.subarray(0, compared).equals(http2Preface.subarray(0, compared))) {
+        handOver("http1");
+      } else if (received.length >= http2Preface.length) {
+        handOver("http2");
+      }
+    },
+    () => socket.destroy(),
+  );
   const onError = () => {
     clearTimeout(timer);
     socket.destroy();
   };
   socket.on("data", onData);
   socket.on("error", onError);
+  socket.once("close", () => clearTimeout(timer));
 }

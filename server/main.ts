@@ -1,7 +1,8 @@
 import { buildApp } from "./app.js";
 import { ConfigError, loadConfig, settingsHelp } from "./config.js";
-import { ContainerService } from "./containers/container-service.js";
+import { AbandonedRunSweep } from "./containers/abandoned-run-sweep.js";
 import { connectEngine } from "./containers/engine.js";
+import { newInstanceId } from "./containers/labels.js";
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.stdout.write(settingsHelp);
@@ -18,13 +19,13 @@ try {
 }
 
 const engine = connectEngine(config.engineEndpoint);
-const app = await buildApp(config, { engine });
+const instanceId = newInstanceId();
+const app = await buildApp(config, { engine, instanceId });
+app.log.info({ instance: instanceId }, "containers this process creates carry the label io.osiris.instance with this id");
 
 try {
   await engine.docker.ping();
   app.log.info({ engine: engine.endpoint }, "Docker engine answers");
-  // Before serving, clear what a previous process left half-done when it was killed mid-run.
-  await new ContainerService(engine, app.log).removeAbandonedRuns();
 } catch {
   // Serving anyway lets clients get a precise UNAVAILABLE instead of a refused connection.
   app.log.warn(
@@ -40,8 +41,13 @@ if (!config.tokens) {
   );
 }
 
+// Clears what a killed process (this one's predecessor, or another replica) left half-done.
+const sweep = new AbandonedRunSweep(engine, app.log, config.abandonedRuns);
+app.addHook("onClose", () => sweep.stop());
+
 const { host, port } = config.listen;
 await app.listen({ host, port });
+sweep.start();
 
 let closing = false;
 for (const signal of ["SIGTERM", "SIGINT"] as const) {

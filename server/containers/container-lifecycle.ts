@@ -1,12 +1,13 @@
+import type { ContainerInspectInfo } from "dockerode";
 import { abortReason } from "./abortable.js";
 import type { ContainerInfo } from "./container-info.js";
 import type { ContainerService } from "./container-service.js";
 import { listContainers, type ListPage, type ListQuery } from "./container-listing.js";
 import { containerLogs, type LogChunk, type LogQuery } from "./container-logs.js";
 import { containerInfoFromInspect } from "./container-view.js";
-import type { Engine } from "./engine.js";
+import { engineContainer, type Engine } from "./engine.js";
 import { translateEngineError, type EngineOperation } from "./engine-errors.js";
-import { ContainerAlreadyRunningError, ContainerNotFoundError } from "./errors.js";
+import { ContainerAlreadyRunningError, ContainerNotFoundError, UnsafeMountsError } from "./errors.js";
 
 export type WaitCondition = "not-running" | "next-exit" | "removed";
 
@@ -39,8 +40,9 @@ export class ContainerLifecycle {
     const before = await this.containers.inspectInScope(reference, signal);
     let alreadyRunning = before.State.Running;
     if (!alreadyRunning) {
+      refuseUnsafeMounts(reference, before);
       try {
-        await this.engine.docker.getContainer(before.Id).start({ abortSignal: signal });
+        await engineContainer(this.engine, before.Id).start({ abortSignal: signal });
       } catch (error) {
         // 304: it was started by someone else since our inspect.
         if ((error as { statusCode?: number }).statusCode === 304) alreadyRunning = true;
@@ -53,10 +55,10 @@ export class ContainerLifecycle {
 
   async restart(reference: string, timeoutSeconds: number | undefined, signal: AbortSignal): Promise<ContainerInfo> {
     const before = await this.containers.inspectInScope(reference, signal);
+    refuseUnsafeMounts(reference, before);
     try {
-      await this.engine.docker
-        .getContainer(before.Id)
-        .restart(timeoutSeconds === undefined ? { abortSignal: signal } : { t: timeoutSeconds, abortSignal: signal });
+      const options = timeoutSeconds === undefined ? { abortSignal: signal } : { t: timeoutSeconds, abortSignal: signal };
+      await engineContainer(this.engine, before.Id).restart(options);
     } catch (error) {
       throw this.translate(error, signal, { kind: "restart-container", container: reference });
     }
@@ -71,7 +73,7 @@ export class ContainerLifecycle {
     try {
       const { Id: id } = await this.containers.inspectInScope(reference, signal);
       try {
-        await this.engine.docker.getContainer(id).remove({ force: options.force, v: options.removeVolumes, abortSignal: signal });
+        await engineContainer(this.engine, id).remove({ force: options.force, v: options.removeVolumes, abortSignal: signal });
       } catch (error) {
         throw this.translate(error, signal, { kind: "remove-container", container: reference });
       }
@@ -86,7 +88,7 @@ export class ContainerLifecycle {
   async wait(reference: string, condition: WaitCondition, signal: AbortSignal): Promise<WaitResult> {
     const { Id: id } = await this.containers.inspectInScope(reference, signal);
     try {
-      const result = (await this.engine.docker.getContainer(id).wait({ condition, abortSignal: signal })) as {
+      const result = (await engineContainer(this.engine, id).wait({ condition, abortSignal: signal })) as {
         StatusCode?: number;
         Error?: { Message?: string } | null;
       };
@@ -108,4 +110,14 @@ export class ContainerLifecycle {
     if (signal.aborted) return abortReason(signal);
     return translateEngineError(error, operation, this.engine.endpoint);
   }
+}
+
+/**
+ * Every bind Osiris makes now is read-only, so no container can swap a bind
+ * source. A container an older Osiris made with a writable bind could, and the
+ * engine resolves the source again at each start: refuse to start it again.
+ */
+function refuseUnsafeMounts(reference: string, inspect: ContainerInspectInfo): void {
+  const writableBind = inspect.Mounts.find((mount) => mount.Type === "bind" && mount.RW);
+  if (writableBind) throw new UnsafeMountsError(reference, `a writable bind mount of ${JSON.stringify(writableBind.Source)}`);
 }

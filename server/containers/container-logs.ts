@@ -95,6 +95,8 @@ export async function* containerLogs(
       if (tty) yield* chunksOf("stdout", chunk);
       else for (const run of sameStreamRuns(frames.push(chunk))) yield* chunksOf(run.stream, run.data);
     }
+    // An aborted engine request may end the body quietly; the caller's abort is no end of the logs.
+    if (signal.aborted) throw abortReason(signal);
     for (const stream of ["stdout", "stderr"] as const) {
       for (const line of lines[stream].flush()) yield { stream, data: line.data, time: line.time };
     }

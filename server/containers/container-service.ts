@@ -1,18 +1,28 @@
 import type { ContainerInspectInfo } from "dockerode";
+import { randomBytes } from "node:crypto";
 import { abortable, abortReason } from "./abortable.js";
+import { checkBindMounts } from "./bind-mounts.js";
+import { ContainerCap } from "./container-cap.js";
 import type { ContainerInfo } from "./container-info.js";
 import { containerInfoFromInspect } from "./container-view.js";
 import { createOptions } from "./create-options.js";
-import type { Engine } from "./engine.js";
+import { engineContainer, type Engine } from "./engine.js";
 import { translateEngineError, type EngineOperation } from "./engine-errors.js";
 import { requestEngine } from "./engine-request.js";
-import { ContainerAlreadyStoppedError, ContainerNotFoundError, ImageNotFoundError, RequestIdReusedError } from "./errors.js";
+import {
+  AmbiguousContainerReferenceError,
+  ContainerAlreadyStoppedError,
+  ContainerNotFoundError,
+  ImageNotFoundError,
+  RequestIdReusedError,
+} from "./errors.js";
 import { ImagePuller, type PullProgress, type PullResult } from "./image-puller.js";
 import type { ImageReference } from "./image-reference.js";
-import { managedLabel, requestDigestLabel, requestIdLabel } from "./labels.js";
-import { runSpecDigest } from "./run-digest.js";
-import { checkImageAllowed, checkRunPolicy, openRunPolicy, PolicyViolationError, type RunPolicy } from "./run-policy.js";
+import { instanceLabel, managedLabel, newInstanceId, requestDigestKeyLabel, requestDigestLabel, requestIdLabel } from "./labels.js";
+import { RunDigester } from "./run-digest.js";
+import { checkImageAllowed, checkRunPolicy, openRunPolicy, type RunPolicy } from "./run-policy.js";
 import type { RegistryCredentials, RunSpec, StopSpec } from "./run-spec.js";
+import { claimVolumes } from "./volume-claims.js";
 
 /** The engine's grace period when neither the request nor the container sets one. */
 const engineDefaultStopTimeoutSeconds = 10;
@@ -31,6 +41,10 @@ export interface ContainerServiceOptions {
   /** "managed": only containers labelled io.osiris.managed=true exist for callers. */
   scope: "managed" | "all";
   policy: RunPolicy;
+  /** Labels (io.osiris.instance) what this process creates; several processes may share the engine. */
+  instanceId: string;
+  /** Keys the request_id digest (OSIRIS_REQUEST_DIGEST_KEY_FILE); see RunDigester. */
+  requestDigestKey: Buffer;
 }
 
 /** Where the container service reports what the caller never sees (rollbacks, cleanups). */
@@ -51,20 +65,29 @@ export class ContainerService {
   private readonly runsInFlight = new Map<string, { digest: string; result: Promise<RunResult> }>();
   /** Ids of containers Run made that stop with no extra inspect; see stopContainer. */
   private readonly plainRuns = new BoundedIdSet(10_000);
+  private readonly digester: RunDigester;
+  private readonly cap: ContainerCap;
 
   constructor(
     private readonly engine: Engine,
     private readonly log: ServiceLog,
-    private readonly options: ContainerServiceOptions = { scope: "managed", policy: openRunPolicy },
+    private readonly options: ContainerServiceOptions = {
+      scope: "managed",
+      policy: openRunPolicy,
+      instanceId: newInstanceId(),
+      requestDigestKey: randomBytes(32),
+    },
   ) {
     this.images = new ImagePuller(engine);
+    this.digester = new RunDigester(options.requestDigestKey);
+    this.cap = new ContainerCap(options.policy.maxManagedContainers, async (signal) => (await this.listManaged({}, signal)).length);
   }
 
   async runContainer(spec: RunSpec, signal: AbortSignal): Promise<RunResult> {
     signal.throwIfAborted();
     if (spec.requestId === undefined) return this.runOnce(spec, {}, signal);
     const requestId = spec.requestId;
-    const digest = runSpecDigest(spec);
+    const digest = this.digester.digest(spec);
     const inFlight = this.runsInFlight.get(requestId);
     if (inFlight) {
       if (inFlight.digest !== digest) throw new RequestIdReusedError(requestId);
@@ -81,17 +104,20 @@ export class ContainerService {
   private async runIdempotently(spec: RunSpec, requestId: string, digest: string, signal: AbortSignal): Promise<RunResult> {
     const [earlier] = await abortable(this.listManaged({ label: [`${requestIdLabel}=${requestId}`] }, signal), signal);
     if (earlier) {
+      if (earlier.Labels[requestDigestKeyLabel] !== this.digester.keyId) throw new RequestIdReusedError(requestId, "other-digest-key");
       if (earlier.Labels[requestDigestLabel] !== digest) throw new RequestIdReusedError(requestId);
       return { container: containerInfoFromInspect(await abortable(this.inspect(earlier.Id, signal), signal)), warnings: [] };
     }
-    return this.runOnce(spec, { [requestIdLabel]: requestId, [requestDigestLabel]: digest }, signal);
+    const runLabels = { [requestIdLabel]: requestId, [requestDigestLabel]: digest, [requestDigestKeyLabel]: this.digester.keyId };
+    return this.runOnce(spec, runLabels, signal);
   }
 
   private async runOnce(spec: RunSpec, runLabels: Record<string, string>, signal: AbortSignal): Promise<RunResult> {
     checkRunPolicy(spec, this.options.policy);
-    await abortable(this.checkContainerCap(signal), signal);
+    await abortable(checkBindMounts(spec.mounts, this.options.policy.bindMountAllowlist, this.engine, signal), signal);
     const image = spec.image;
     if (spec.pullPolicy === "always" && !image.isImageId) {
+      await abortable(this.cap.check(signal), signal);
       await abortable(this.images.pull(image, spec.registryAuth, signal), signal);
     }
     // Create and start are not aborted mid-request: the engine could still
@@ -99,6 +125,9 @@ export class ContainerService {
     // They run to completion and roll themselves back if the caller left.
     // Like `docker run`, create first and pull only when the engine has no
     // such image: a present image then costs no extra engine round trip.
+    // A full engine refuses before any volume is made for a container that cannot exist.
+    if (spec.mounts.some((mount) => mount.type === "volume")) await abortable(this.cap.check(signal), signal);
+    await abortable(claimVolumes(this.engine, spec.mounts, signal), signal);
     try {
       return await abortable(this.createAndStart(spec, runLabels, signal), signal);
     } catch (error) {
@@ -115,16 +144,21 @@ export class ContainerService {
   }
 
   private async createAndStart(spec: RunSpec, runLabels: Record<string, string>, signal: AbortSignal): Promise<RunResult> {
-    const created = await requestEngine<{ Id: string; Warnings: string[] | null }>(this.engine, {
-      method: "POST",
-      path: "/containers/create?",
-      query: { name: spec.name },
-      body: createOptions(spec, runLabels),
-      okStatuses: [200, 201],
-    }).catch((error: unknown) => {
-      throw this.translate(error, { kind: "create-container", name: spec.name });
-    });
+    const labels = { ...runLabels, [instanceLabel]: this.options.instanceId };
+    const body = createOptions(withDefaultHostIp(spec, this.options.policy.defaultHostIp), labels);
+    const created = await this.cap.create(signal, () =>
+      requestEngine<{ Id: string; Warnings: string[] | null }>(this.engine, {
+        method: "POST",
+        path: "/containers/create?",
+        query: { name: spec.name },
+        body,
+        okStatuses: [200, 201],
+      }).catch((error: unknown) => {
+        throw this.translate(error, { kind: "create-container", name: spec.name });
+      }),
+    );
     try {
+      await this.cap.confirm();
       signal.throwIfAborted();
       const container = this.engine.docker.getContainer(created.Id);
       await container.start().catch((error: unknown) => {
@@ -138,24 +172,6 @@ export class ContainerService {
     } catch (error) {
       await this.removeAfterFailedRun(created.Id, error);
       throw error;
-    }
-  }
-
-  /**
-   * Removes managed containers left in `created` state. Run always starts
-   * what it creates, so such a container is a Run that never completed: Osiris
-   * was killed between create and start, or its rollback failed. Assumes one
-   * Osiris per engine, as a second instance mid-run would lose its container.
-   */
-  async removeAbandonedRuns(): Promise<void> {
-    for (const container of await this.listManaged({ status: ["created"] })) {
-      const name = container.Names[0]?.replace(/^\//, "") ?? container.Id;
-      try {
-        await this.removeForcibly(container.Id);
-        this.log.info({ containerId: container.Id, name }, "removed a container left created by a run that never completed");
-      } catch (error) {
-        this.log.warn({ containerId: container.Id, name, error: String(error) }, "could not remove an abandoned container");
-      }
     }
   }
 
@@ -173,15 +189,6 @@ export class ContainerService {
 
   private removeForcibly(id: string): Promise<unknown> {
     return this.engine.docker.getContainer(id).remove({ force: true, v: true });
-  }
-
-  private async checkContainerCap(signal: AbortSignal): Promise<void> {
-    const cap = this.options.policy.maxManagedContainers;
-    if (cap === undefined) return;
-    const managed = await this.listManaged({}, signal);
-    if (managed.length >= cap) {
-      throw new PolicyViolationError("OSIRIS_MAX_MANAGED_CONTAINERS", `${managed.length} managed containers exist; the cap is ${cap}`);
-    }
   }
 
   private async removeAfterFailedRun(id: string, cause: unknown): Promise<void> {
@@ -319,19 +326,43 @@ export class ContainerService {
     return this.images.pull(image, credentials, signal, onProgress);
   }
 
-  /** Like inspect, but a container outside the configured scope does not exist. */
+  /**
+   * Like inspect, but a container outside the configured scope does not exist.
+   * In the managed scope an id prefix is resolved among managed containers
+   * only: the engine's "matches several containers" would reveal unmanaged
+   * ones, and a prefix unique among the containers the caller can see is the
+   * one the caller meant.
+   */
   async inspectInScope(reference: string, signal?: AbortSignal): Promise<ContainerInspectInfo> {
-    const inspect = await this.inspect(reference, signal);
+    let inspect: ContainerInspectInfo;
+    try {
+      inspect = await this.inspect(reference, signal);
+    } catch (error) {
+      if (!(error instanceof AmbiguousContainerReferenceError) || this.options.scope !== "managed") throw error;
+      inspect = await this.inspectManagedByPrefix(reference, signal);
+    }
     if (this.options.scope === "managed" && inspect.Config.Labels?.[managedLabel] !== "true") {
       throw new ContainerNotFoundError(reference);
     }
     return inspect;
   }
 
+  private async inspectManagedByPrefix(prefix: string, signal?: AbortSignal): Promise<ContainerInspectInfo> {
+    const matches = (await this.listManaged({}, signal)).filter((container) => container.Id.startsWith(prefix));
+    if (matches.length > 1) throw new AmbiguousContainerReferenceError(prefix);
+    if (matches.length === 0) throw new ContainerNotFoundError(prefix);
+    try {
+      return await this.inspect(matches[0]!.Id, signal);
+    } catch (error) {
+      // Removed since the listing: as absent as if it never matched.
+      throw error instanceof ContainerNotFoundError ? new ContainerNotFoundError(prefix) : error;
+    }
+  }
+
   /** Inspects by name, id or id prefix; NOT_FOUND-style error when absent. */
   async inspect(reference: string, signal?: AbortSignal): Promise<ContainerInspectInfo> {
     try {
-      return await this.engine.docker.getContainer(reference).inspect({ abortSignal: signal });
+      return await engineContainer(this.engine, reference).inspect({ abortSignal: signal });
     } catch (error) {
       if (signal?.aborted) throw abortReason(signal);
       throw this.translate(error, { kind: "inspect-container", container: reference });
@@ -341,6 +372,11 @@ export class ContainerService {
   private translate(error: unknown, operation: EngineOperation): Error {
     return translateEngineError(error, operation, this.engine.endpoint);
   }
+}
+
+/** An empty host_ip publishes on the operator's default address (OSIRIS_DEFAULT_HOST_IP), not on every address. */
+function withDefaultHostIp(spec: RunSpec, defaultHostIp: string): RunSpec {
+  return { ...spec, ports: spec.ports.map((port) => (port.hostIp === "" ? { ...port, hostIp: defaultHostIp } : port)) };
 }
 
 /** The engine's /stop options: an unset grace leaves the container's own StopTimeout in force. */

@@ -1,6 +1,17 @@
-import type { ContainerCreateOptions } from "dockerode";
+import type { ContainerCreateOptions, MountSettings } from "dockerode";
 import { managedLabel } from "./labels.js";
-import type { RunSpec } from "./run-spec.js";
+import type { MountSpec, RunSpec } from "./run-spec.js";
+
+/**
+ * Capabilities every container loses, on top of the engine's default set.
+ * Each one lets a container make something the host kernel honours outside
+ * it: MKNOD a device node, SETFCAP a file capability (a setuid bit by another
+ * name), NET_RAW forged packets to its neighbours on the bridge (ping still
+ * works: engines since 20.10 open ICMP datagram sockets to every group).
+ * SETUID and SETGID stay, or images that switch to their own user break.
+ * The engine's default seccomp profile stays in force: Osiris never sets one.
+ */
+export const droppedCapabilities = ["MKNOD", "NET_RAW", "SETFCAP"] as const;
 
 /** The body of `POST /containers/create` for a validated run request. */
 export function createOptions(spec: RunSpec, runLabels: Record<string, string> = {}): ContainerCreateOptions {
@@ -20,12 +31,9 @@ export function createOptions(spec: RunSpec, runLabels: Record<string, string> =
     HostConfig: {
       PortBindings: portBindings,
       AutoRemove: spec.autoRemove,
-      Mounts: spec.mounts.map((mount) => ({
-        Type: mount.type,
-        Source: mount.source,
-        Target: mount.target,
-        ReadOnly: mount.readOnly,
-      })),
+      Mounts: spec.mounts.map(mountSettings),
+      SecurityOpt: ["no-new-privileges"],
+      CapDrop: [...droppedCapabilities],
       RestartPolicy: {
         Name: spec.restartPolicy.mode === "no" ? "" : spec.restartPolicy.mode,
         MaximumRetryCount: spec.restartPolicy.maxRetryCount,
@@ -40,4 +48,12 @@ export function createOptions(spec: RunSpec, runLabels: Record<string, string> =
   if (spec.memoryBytes !== undefined) options.HostConfig!.Memory = spec.memoryBytes;
   if (spec.nanoCpus !== undefined) options.HostConfig!.NanoCpus = spec.nanoCpus;
   return options;
+}
+
+function mountSettings(mount: MountSpec): MountSettings {
+  if (mount.type !== "bind") return { Type: mount.type, Source: mount.source, Target: mount.target, ReadOnly: mount.readOnly };
+  // Always read-only, and non-recursive: with a recursive bind, engines before
+  // API 1.44 leave mounts below the source writable despite ReadOnly.
+  const bindOptions = { Propagation: "rprivate", NonRecursive: true } as const;
+  return { Type: "bind", Source: mount.source, Target: mount.target, ReadOnly: true, BindOptions: bindOptions };
 }

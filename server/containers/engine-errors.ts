@@ -1,6 +1,8 @@
 // Turns what dockerode throws into the container service's own errors. Branches
 // on the HTTP status and the engine's message, never on dockerode's `reason`.
+import { engineRedirectCode } from "./engine.js";
 import {
+  AmbiguousContainerReferenceError,
   ContainerNameConflictError,
   ContainerNotFoundError,
   ContainerRemovalConflictError,
@@ -19,7 +21,8 @@ export type EngineOperation =
   | { kind: "create-container"; name?: string }
   | { kind: "start-container" }
   | { kind: "restart-container" | "logs-container"; container: string }
-  | { kind: "list-containers" }
+  | { kind: "list-containers" | "read-info" }
+  | { kind: "inspect-volume" | "create-volume"; volume: string }
   | { kind: "remove-container"; container: string }
   | { kind: "inspect-image" | "pull-image"; image: string };
 
@@ -65,6 +68,7 @@ export function engineMessage(error: unknown): string {
 export function translateEngineError(error: unknown, operation: EngineOperation, endpoint: string): Error {
   const e = error as DockerodeError;
   if (e?.statusCode === undefined) {
+    if (e?.code === engineRedirectCode) return new EngineFailureError(operation.kind.replace("-", " "), String(e.message));
     if (e?.code && connectionErrorCodes.has(e.code)) {
       return new EngineUnavailableError(endpoint, e.code);
     }
@@ -78,6 +82,15 @@ export function translateEngineError(error: unknown, operation: EngineOperation,
   // An engine on its way down answers, but only to say it cannot serve.
   if (status === 503 || /shutting down|daemon is not running/i.test(message)) {
     return new EngineUnavailableError(endpoint, message);
+  }
+  // A request head too large for the engine comes from a client's input (a
+  // huge selector or name); validation bounds those, and this names the rest.
+  if (status === 431) {
+    return new EngineRejectedRequestError(`the request is too large for the Docker engine (HTTP 431 ${message}); send fewer or shorter values`);
+  }
+  // An id prefix that matches several containers; the engine answers 500 here, and newer engines may answer 400.
+  if ("container" in operation && /multiple IDs found with provided prefix/i.test(message)) {
+    return new AmbiguousContainerReferenceError(operation.container);
   }
   switch (operation.kind) {
     case "inspect-container":

@@ -8,10 +8,30 @@ export class ContainerNotFoundError extends Error {
   }
 }
 
+/** An id prefix that matches more than one container the caller may see. */
+export class AmbiguousContainerReferenceError extends Error {
+  constructor(readonly container: string) {
+    super(`Container reference ${JSON.stringify(container)} matches more than one container; give more characters of the id, or the name`);
+    this.name = "AmbiguousContainerReferenceError";
+  }
+}
+
 export class ContainerAlreadyStoppedError extends Error {
   constructor(readonly container: string) {
     super(`Container already stopped: ${JSON.stringify(container)}`);
     this.name = "ContainerAlreadyStoppedError";
+  }
+}
+
+/**
+ * A container whose mounts Osiris would no longer create: a writable bind
+ * mount, made by an older Osiris. Starting it again would let the engine
+ * resolve its bind source anew, which a container may have swapped.
+ */
+export class UnsafeMountsError extends Error {
+  constructor(readonly container: string, detail: string) {
+    super(`Container ${JSON.stringify(container)} has ${detail}, which Osiris no longer allows; it will not start it again. Remove it and run it with read-only binds and named volumes`);
+    this.name = "UnsafeMountsError";
   }
 }
 
@@ -35,8 +55,10 @@ export class ContainerRemovalConflictError extends Error {
 
 /** An event watcher fell too far behind; it is dropped rather than slowing the others. */
 export class WatcherTooSlowError extends Error {
-  constructor(backlog: number) {
-    super(`Watcher fell more than ${backlog} events behind and was dropped; read faster or narrow the filters, then watch again`);
+  constructor(maxEvents: number, maxBytes: number) {
+    super(
+      `Watcher fell more than ${maxEvents} events or ${Math.round(maxBytes / 1024 / 1024)} MiB of events behind and was dropped; read faster or narrow the filters, then watch again`,
+    );
     this.name = "WatcherTooSlowError";
   }
 }
@@ -52,9 +74,44 @@ export class ImageNotFoundError extends Error {
 }
 
 export class RequestIdReusedError extends Error {
-  constructor(readonly requestId: string) {
-    super(`request_id ${JSON.stringify(requestId)} was already used for a different request; use a new request_id`);
+  /** "other-digest-key": the earlier Run's digest was made under another key, so the requests cannot be compared. */
+  constructor(
+    readonly requestId: string,
+    reason: "different-request" | "other-digest-key" = "different-request",
+  ) {
+    super(
+      reason === "different-request"
+        ? `request_id ${JSON.stringify(requestId)} was already used for a different request; use a new request_id`
+        : `request_id ${JSON.stringify(requestId)} was already used by a Run that an Osiris with another OSIRIS_REQUEST_DIGEST_KEY_FILE made (another replica, or this server before a restart), so Osiris cannot tell whether this is the same request; use a new request_id, and give every replica the same key`,
+    );
     this.name = "RequestIdReusedError";
+  }
+}
+
+/** OSIRIS_MAX_MANAGED_CONTAINERS is reached: a quota on the engine's state, not a fault of the request. */
+export class ContainerCapReachedError extends Error {
+  constructor(
+    readonly managed: number,
+    readonly cap: number,
+  ) {
+    super(
+      `Managed container cap reached (OSIRIS_MAX_MANAGED_CONTAINERS=${cap}): ${managed} managed containers exist; remove containers that are no longer needed, then run again`,
+    );
+    this.name = "ContainerCapReachedError";
+  }
+}
+
+/** A named volume Osiris may not mount: it did not create it, or it reaches beyond the engine's own storage. */
+export class VolumeNotOwnedError extends Error {
+  constructor(
+    readonly volume: string,
+    readonly field: string,
+    problem: string,
+  ) {
+    super(
+      `${field}: volume ${JSON.stringify(volume)} ${problem}; Osiris mounts only volumes it created, so choose a new name and Run creates it`,
+    );
+    this.name = "VolumeNotOwnedError";
   }
 }
 

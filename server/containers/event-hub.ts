@@ -24,6 +24,12 @@ export interface EventHubOptions {
   retryDelayMs: number;
   /** Events a watcher may fall behind before it is dropped. */
   maxBacklog: number;
+  /**
+   * Bytes of events (labels included, which can be megabytes) a watcher may
+   * fall behind before it is dropped, so that a watcher that stops reading pins
+   * a bounded amount of memory whatever the events carry.
+   */
+  maxBacklogBytes: number;
 }
 
 export const defaultEventHubOptions: EventHubOptions = {
@@ -31,6 +37,7 @@ export const defaultEventHubOptions: EventHubOptions = {
   reconnectWindowMs: 30_000,
   retryDelayMs: 250,
   maxBacklog: 10_000,
+  maxBacklogBytes: 8 * 1024 * 1024,
 };
 
 interface Watcher {
@@ -84,7 +91,8 @@ export class EventHub {
           const down = new EngineUnavailableError(this.engine.endpoint, "the engine's event stream is down; watch again once it is back");
           return { next: () => Promise.reject(down) };
         }
-        let watcher: Watcher | undefined = { filter, queue: new AsyncQueue(this.options.maxBacklog) };
+        const limits = { maxItems: this.options.maxBacklog, maxBytes: this.options.maxBacklogBytes, sizeOf: eventSize };
+        let watcher: Watcher | undefined = { filter, queue: new AsyncQueue(limits) };
         const queue = watcher.queue;
         this.watchers.add(watcher);
         if (!this.upstream) this.subscribe();
@@ -208,10 +216,11 @@ export class EventHub {
     for (const watcher of this.watchers) {
       if (!matches(event, watcher.filter)) continue;
       if (!watcher.queue.push(event)) {
-        watcher.queue.fail(new WatcherTooSlowError(this.options.maxBacklog));
+        watcher.queue.fail(new WatcherTooSlowError(this.options.maxBacklog, this.options.maxBacklogBytes));
         this.watchers.delete(watcher);
       }
     }
+    if (this.watchers.size === 0) this.unsubscribe();
   }
 
   /** Drops what a reconnection replays: anything older than the last event, or the same event again. */
@@ -232,6 +241,20 @@ export class EventHub {
     this.watchers.clear();
     this.unsubscribe();
   }
+}
+
+/** An event's size as a backlog holds it, about; computed once, as every watcher's queue asks. */
+const eventSizes = new WeakMap<ContainerEvent, number>();
+const eventOverheadBytes = 200;
+
+function eventSize(event: ContainerEvent): number {
+  let size = eventSizes.get(event);
+  if (size === undefined) {
+    size = eventOverheadBytes + event.containerId.length + event.containerName.length + event.image.length + event.signal.length;
+    for (const key in event.labels) size += key.length + (event.labels[key]?.length ?? 0);
+    eventSizes.set(event, size);
+  }
+  return size;
 }
 
 /** The engine reads `since` as unix seconds with a fraction. */

@@ -1,18 +1,14 @@
-import { realpathSync } from "node:fs";
-import path from "node:path";
 import type { ImageReference } from "./image-reference.js";
-import type { MountSpec, RunSpec } from "./run-spec.js";
-
-/** Where engines put their API socket. Mounting it, or a folder holding it, hands over the engine. */
-const dockerSocketPaths = ["/var/run/docker.sock", "/run/docker.sock"];
+import type { RunSpec } from "./run-spec.js";
 
 /**
  * What an operator allows clients to run. The API has no field for
- * privileged mode, host namespaces, capabilities, devices, unconfined
- * profiles or bind mounts at all; this covers what it does expose.
+ * privileged mode, host namespaces, capabilities, devices or unconfined
+ * profiles at all; this covers what it does expose. Bind mounts are checked
+ * against the host's filesystem in bind-mounts.ts, volumes in volume-claims.ts.
  */
 export interface RunPolicy {
-  /** Host folders whose contents may be bind-mounted; empty refuses every bind mount. */
+  /** Host folders whose contents may be bind-mounted, read-only; empty refuses every bind mount. */
   bindMountAllowlist: string[];
   /** Repository patterns (`*` matches anything, e.g. `127.0.0.1:5000/*`); empty allows every image. */
   allowedImages: string[];
@@ -23,9 +19,20 @@ export interface RunPolicy {
   maxNanoCpus?: number;
   /** How many managed containers may exist at once, in any state. */
   maxManagedContainers?: number;
+  /** How many ports one Run may publish: each costs the host a proxy process (docker-proxy). */
+  maxPortsPerRun: number;
+  /** Where a port with an empty host_ip is published. */
+  defaultHostIp: string;
 }
 
-export const openRunPolicy: RunPolicy = { bindMountAllowlist: [], allowedImages: [], hostPortMin: 1024, hostPortMax: 65535 };
+export const openRunPolicy: RunPolicy = {
+  bindMountAllowlist: [],
+  allowedImages: [],
+  hostPortMin: 1024,
+  hostPortMax: 65535,
+  maxPortsPerRun: 32,
+  defaultHostIp: "127.0.0.1",
+};
 
 /** Runs and pulls alike may only touch the repositories OSIRIS_ALLOWED_IMAGES names. */
 export function checkImageAllowed(image: ImageReference, policy: RunPolicy): void {
@@ -48,6 +55,12 @@ export class PolicyViolationError extends Error {
 
 export function checkRunPolicy(spec: RunSpec, policy: RunPolicy): void {
   checkImageAllowed(spec.image, policy);
+  if (spec.ports.length > policy.maxPortsPerRun) {
+    throw new PolicyViolationError(
+      "OSIRIS_MAX_PORTS_PER_RUN",
+      `ports publishes ${spec.ports.length} ports; at most ${policy.maxPortsPerRun} are allowed per run`,
+    );
+  }
   for (const port of spec.ports) {
     if (port.hostPort !== 0 && (port.hostPort < policy.hostPortMin || port.hostPort > policy.hostPortMax)) {
       throw new PolicyViolationError(
@@ -56,9 +69,12 @@ export function checkRunPolicy(spec: RunSpec, policy: RunPolicy): void {
       );
     }
   }
-  for (const mount of spec.mounts) {
-    if (mount.type === "bind") checkBindMount(mount, policy.bindMountAllowlist);
-  }
+  spec.mounts.forEach((mount, index) => {
+    // Request validation refuses this first; kept so no caller can bypass it.
+    if (mount.type === "bind" && !mount.readOnly) {
+      throw new PolicyViolationError("READ_ONLY_BIND_MOUNTS", `mounts[${index}] is a writable bind mount; host paths are only ever mounted read-only`);
+    }
+  });
   if (policy.maxMemoryBytes !== undefined && (spec.memoryBytes === undefined || spec.memoryBytes > policy.maxMemoryBytes)) {
     throw new PolicyViolationError(
       "OSIRIS_MAX_MEMORY_BYTES",
@@ -71,37 +87,6 @@ export function checkRunPolicy(spec: RunSpec, policy: RunPolicy): void {
       `a CPU limit must be set and at most ${policy.maxNanoCpus / 1_000_000} millicores`,
     );
   }
-}
-
-function checkBindMount(mount: MountSpec, allowlist: string[]): void {
-  const lexical = path.posix.normalize(mount.source);
-  // Where Osiris shares the host's filesystem, follow symlinks as the engine will.
-  const resolved = resolvedPath(lexical);
-  for (const candidate of new Set([lexical, resolved])) {
-    if (dockerSocketPaths.some((socket) => isSameOrInside(socket, candidate))) {
-      throw new PolicyViolationError("DOCKER_SOCKET", `bind mount of ${JSON.stringify(mount.source)} would expose the Docker socket; it is never allowed`);
-    }
-    if (!allowlist.some((allowed) => isSameOrInside(candidate, path.posix.normalize(allowed)))) {
-      throw new PolicyViolationError(
-        "OSIRIS_BIND_MOUNT_ALLOWLIST",
-        `bind mount of ${JSON.stringify(candidate)} is not under an allowed host folder`,
-      );
-    }
-  }
-}
-
-function resolvedPath(hostPath: string): string {
-  try {
-    return realpathSync(hostPath);
-  } catch {
-    return hostPath;
-  }
-}
-
-/** Segment-wise: /srv/data contains /srv/data/x but not /srv/database. */
-function isSameOrInside(child: string, parent: string): boolean {
-  const relative = path.posix.relative(parent, child);
-  return relative === "" || (!relative.startsWith("..") && !path.posix.isAbsolute(relative));
 }
 
 function globMatches(pattern: string, value: string): boolean {

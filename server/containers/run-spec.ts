@@ -36,7 +36,7 @@ export interface PortSpec {
   containerPort: number;
   /** 0 lets the engine choose. */
   hostPort: number;
-  /** Empty binds every address. */
+  /** Empty means the operator's default (RunPolicy.defaultHostIp, loopback unless set). */
   hostIp: string;
   protocol: TransportProtocol;
 }

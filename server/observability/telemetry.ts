@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { StopDockerContainerResponse } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { principalKey } from "../security/access-control.js";
+import { refusedAtFrontDoorKey } from "../security/rate-limit.js";
 import type { Metrics } from "./metrics.js";
 
 export interface RequestLog {
@@ -50,6 +51,8 @@ export function telemetryInterceptor(log: RequestLog, metrics: Metrics): Interce
       const { calls, seconds: latency } = seriesFor(method, protocol, code);
       calls.inc();
       latency.observe(seconds);
+      // The front door logs its refusals itself, one line per address and minute.
+      if (request.contextValues.get(refusedAtFrontDoorKey)) return;
       log.info(
         {
           requestId,

@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { ContainerInfo, ContainerStateName, HealthState } from "../containers/container-info.js";
+import { clientVisibleLabels } from "../containers/labels.js";
 import {
   ContainerSchema,
   ContainerState,
@@ -51,7 +52,7 @@ export function containerMessage(info: ContainerInfo): Container {
         protocol: protocols[port.protocol] ?? Protocol.UNSPECIFIED,
       }),
     ),
-    labels: info.labels,
+    labels: clientVisibleLabels(info.labels),
     createdAt: timestampFromRfc3339(info.createdAt),
     startedAt: timestampFromRfc3339(info.startedAt),
     finishedAt: timestampFromRfc3339(info.finishedAt),

@@ -25,8 +25,8 @@ import {
   listQueryFromRequest,
   logQueryFromRequest,
   pullImageReference,
-  restartTimeout,
-  waitCondition,
+  restartRequest,
+  waitRequest,
 } from "./lifecycle-requests.js";
 import { encodePageToken } from "./page-token.js";
 import { registryCredentials, runSpecFromRequest, stopSpecFromRequest } from "./request-validation.js";
@@ -90,7 +90,8 @@ export function dockerServiceHandlers({
     },
 
     async restartDockerContainer(request, context) {
-      const container = await lifecycle.restart(request.container, restartTimeout(request), context.signal);
+      const { container: reference, timeoutSeconds } = restartRequest(request);
+      const container = await lifecycle.restart(reference, timeoutSeconds, context.signal);
       return create(RestartDockerContainerResponseSchema, { container: containerMessage(container) });
     },
 
@@ -104,7 +105,8 @@ export function dockerServiceHandlers({
     },
 
     async waitDockerContainer(request, context) {
-      const result = await lifecycle.wait(request.container, waitCondition(request), context.signal);
+      const { container, condition } = waitRequest(request);
+      const result = await lifecycle.wait(container, condition, context.signal);
       return create(WaitDockerContainerResponseSchema, result);
     },
 

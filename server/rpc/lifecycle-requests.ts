@@ -5,8 +5,10 @@ import type { WaitCondition as DomainWaitCondition } from "../containers/contain
 import type { ListQuery } from "../containers/container-listing.js";
 import type { LogQuery } from "../containers/container-logs.js";
 import type { EventFilter } from "../containers/event-hub.js";
-import { containerReferenceProblem } from "../containers/container-name.js";
+import { containerReferenceProblem, normaliseContainerReference } from "../containers/container-name.js";
+import { selectorSizeProblem } from "../containers/label-selector.js";
 import { parseImageReference, type ImageReference } from "../containers/image-reference.js";
+import { isClientVisibleLabel, managedLabel, reservedLabelPrefix } from "../containers/labels.js";
 import {
   ContainerState,
   EventType,
@@ -53,31 +55,37 @@ export const eventTypes: Record<number, ContainerEventType> = {
   [EventType.RESTARTED]: "restarted",
 };
 
-/** The `container` field every lifecycle request has. */
+/** The `container` field of Get, Start and Remove, normalised. */
 export function containerReference(request: { container: string }): string {
   const violations = new Violations();
-  checkContainer(request.container, violations);
+  const container = checkedContainer(request.container, violations);
   violations.throwIfAny();
-  return request.container;
+  return container;
 }
 
-export function restartTimeout(request: { container: string; timeoutSeconds?: number }): number | undefined {
+export function restartRequest(request: { container: string; timeoutSeconds?: number }): {
+  container: string;
+  timeoutSeconds: number | undefined;
+} {
   const violations = new Violations();
-  checkContainer(request.container, violations);
+  const container = checkedContainer(request.container, violations);
   if (request.timeoutSeconds !== undefined && request.timeoutSeconds > maxRestartTimeoutSeconds) {
     violations.add("timeout_seconds", `must be at most ${maxRestartTimeoutSeconds} seconds`);
   }
   violations.throwIfAny();
-  return request.timeoutSeconds;
+  return { container, timeoutSeconds: request.timeoutSeconds };
 }
 
-export function waitCondition(request: { container: string; condition: WaitCondition }): DomainWaitCondition {
+export function waitRequest(request: { container: string; condition: WaitCondition }): {
+  container: string;
+  condition: DomainWaitCondition;
+} {
   const violations = new Violations();
-  checkContainer(request.container, violations);
+  const container = checkedContainer(request.container, violations);
   const condition = waitConditions[request.condition];
   if (condition === undefined) violations.add("condition", `unknown value ${request.condition}`);
   violations.throwIfAny();
-  return condition!;
+  return { container, condition: condition! };
 }
 
 export function listQueryFromRequest(request: ListDockerContainersRequest): ListQuery {
@@ -109,7 +117,7 @@ export function listQueryFromRequest(request: ListDockerContainersRequest): List
 
 export function logQueryFromRequest(request: StreamDockerContainerLogsRequest): LogQuery {
   const violations = new Violations();
-  checkContainer(request.container, violations);
+  const container = checkedContainer(request.container, violations);
   const since = request.since ? engineTime(request.since) : undefined;
   const until = request.until ? engineTime(request.until) : undefined;
   if (request.until && request.follow) violations.add("until", "cannot be combined with follow");
@@ -125,7 +133,7 @@ export function logQueryFromRequest(request: StreamDockerContainerLogsRequest): 
   violations.throwIfAny();
   const both = !request.stdout && !request.stderr;
   return {
-    container: request.container,
+    container,
     follow: request.follow,
     tailLines: request.tailLines,
     since,
@@ -138,7 +146,7 @@ export function logQueryFromRequest(request: StreamDockerContainerLogsRequest): 
 
 export function eventFilterFromRequest(request: WatchDockerEventsRequest): EventFilter {
   const violations = new Violations();
-  if (request.container !== "") checkContainer(request.container, violations);
+  const container = request.container === "" ? "" : checkedContainer(request.container, violations);
   checkSelector("label_selector", request.labelSelector, violations);
   const types: ContainerEventType[] = [];
   request.types.forEach((type, index) => {
@@ -147,7 +155,7 @@ export function eventFilterFromRequest(request: WatchDockerEventsRequest): Event
     else types.push(name);
   });
   violations.throwIfAny();
-  return { labelSelector: { ...request.labelSelector }, container: request.container, types };
+  return { labelSelector: { ...request.labelSelector }, container, types };
 }
 
 /** Images that can be pulled: any reference except a bare image id. */
@@ -160,15 +168,30 @@ export function pullImageReference(request: { image: string }): ImageReference {
   return (parsed as { reference: ImageReference }).reference;
 }
 
-function checkContainer(container: string, violations: Violations): void {
+/**
+ * Normalised here, once, so every layer below sees the same reference: a
+ * name the engine reported as "/web" is "web" from here on.
+ */
+function checkedContainer(raw: string, violations: Violations): string {
+  const container = normaliseContainerReference(raw);
   const problem = containerReferenceProblem(container);
   if (problem) violations.add("container", problem);
+  return container;
 }
 
 function checkSelector(field: string, selector: Record<string, string>, violations: Violations): void {
+  const sizeProblem = selectorSizeProblem(selector);
+  if (sizeProblem) {
+    // Checking each key of an oversized selector would only make the answer as large as the request.
+    violations.add(field, sizeProblem);
+    return;
+  }
   for (const [key, value] of Object.entries(selector)) {
     if (key === "" || key.includes("=") || key.includes("\0") || value.includes("\0")) {
       violations.add(`${field}[${JSON.stringify(key)}]`, "keys must be non-empty, without '=' or NUL");
+    } else if (!isClientVisibleLabel(key)) {
+      // Refused rather than ignored: selecting by a hidden label would tell its value.
+      violations.add(`${field}[${JSON.stringify(key)}]`, `labels starting with "${reservedLabelPrefix}" are internal to Osiris; only ${managedLabel} can be selected`);
     }
   }
 }

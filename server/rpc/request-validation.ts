@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { containerNameProblem, containerReferenceProblem } from "../containers/container-name.js";
+import { containerNameProblem, containerReferenceProblem, normaliseContainerReference } from "../containers/container-name.js";
 import { parseImageReference, type ImageReference } from "../containers/image-reference.js";
 import { reservedLabelPrefix } from "../containers/labels.js";
 import type {
@@ -134,7 +134,8 @@ export function runSpecFromRequest(request: RunDockerContainerRequest): RunSpec 
 
 export function stopSpecFromRequest(request: StopDockerContainerRequest): StopSpec {
   const violations = new Violations();
-  const containerProblem = containerReferenceProblem(request.container);
+  const container = normaliseContainerReference(request.container);
+  const containerProblem = containerReferenceProblem(container);
   if (containerProblem) violations.add("container", containerProblem);
   if (request.timeoutSeconds !== undefined && request.timeoutSeconds > maxStopTimeoutSeconds) {
     violations.add("timeout_seconds", `must be at most ${maxStopTimeoutSeconds} seconds`);
@@ -146,7 +147,7 @@ export function stopSpecFromRequest(request: StopDockerContainerRequest): StopSp
   }
   violations.throwIfAny();
   return {
-    container: request.container,
+    container,
     timeoutSeconds: request.timeoutSeconds,
     signal,
     ignoreAlreadyStopped: request.ignoreAlreadyStopped,
@@ -232,6 +233,11 @@ function mountSpecs(mounts: Mount[], violations: Violations): MountSpec[] {
     }
     if (type === "bind" && (!mount.source.startsWith("/") || mount.source.includes("\0"))) {
       violations.add(`${field}.source`, "must be an absolute host path");
+    }
+    // Refused, not silently made read-only: a program expecting to write would
+    // otherwise fail later, inside the container, far from the cause.
+    if (type === "bind" && !mount.readOnly) {
+      violations.add(`${field}.read_only`, "must be true: host paths are only mounted read-only; use a named volume (MOUNT_TYPE_VOLUME) for writable storage");
     }
     if (type === "volume" && !volumeNamePattern.test(mount.source)) {
       violations.add(`${field}.source`, "must be a volume name matching [a-zA-Z0-9][a-zA-Z0-9_.-]+");

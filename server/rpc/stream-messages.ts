@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import type { ContainerEvent, ContainerEventType } from "../containers/container-events.js";
 import type { LogChunk } from "../containers/container-logs.js";
+import { clientVisibleLabels } from "../containers/labels.js";
 import {
   EventType,
   LogStream,
@@ -52,7 +53,7 @@ function newEventMessage(event: ContainerEvent): WatchDockerEventsResponse {
     containerId: event.containerId,
     containerName: event.containerName,
     image: event.image,
-    labels: event.labels,
+    labels: clientVisibleLabels(event.labels),
     time: create(TimestampSchema, {
       seconds: event.timeNano / 1_000_000_000n,
       nanos: Number(event.timeNano % 1_000_000_000n),

@@ -3,13 +3,14 @@ import { DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.j
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ServerReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { principalForToken, type Principal, type TokenEntry } from "./tokens.js";
+import type { ClientCertificate } from "./client-certificate.js";
+import { principalForCertificate, principalForToken, type Principal, type TokenEntry } from "./tokens.js";
 
 /** Who is calling, for handlers, audit and rate limits. Undefined when authentication is off. */
 export const principalKey = createContextKey<Principal | undefined>(undefined);
 
-/** The subject of a client certificate the TLS handshake verified, if any. */
-export const clientCertificateKey = createContextKey<string | undefined>(undefined);
+/** The client certificate the TLS handshake verified, if any. */
+export const clientCertificateKey = createContextKey<ClientCertificate | undefined>(undefined);
 
 /** RPCs a viewer may call; every other RPC changes the engine and needs an operator. */
 export const readOnlyMethods: ReadonlySet<string> = new Set<string>([
@@ -48,10 +49,10 @@ export function accessControlInterceptor(tokens: readonly TokenEntry[] | undefin
 /** Records who calls; returns the error that refuses the call, if it must be refused. */
 function admit(request: Parameters<Parameters<Interceptor>[0]>[0], tokens: readonly TokenEntry[] | undefined): ConnectError | undefined {
   const caller = identify(request.header.get("authorization"), request.contextValues.get(clientCertificateKey), tokens);
-  if (typeof caller === "object") request.contextValues.set(principalKey, caller);
+  if (typeof caller === "object" && "role" in caller) request.contextValues.set(principalKey, caller);
   // Open services need no credentials, but a caller who sends them is still known (for limits and logs).
   if (openServices.has(request.service.typeName)) return undefined;
-  if (typeof caller === "object") {
+  if (typeof caller === "object" && "role" in caller) {
     return caller.role !== "operator" && isMutating(request)
       ? new ConnectError(
           `Principal ${JSON.stringify(caller.name)} has role ${caller.role}; ${request.method.name} needs role operator`,
@@ -59,25 +60,41 @@ function admit(request: Parameters<Parameters<Interceptor>[0]>[0], tokens: reado
         )
       : undefined;
   }
-  if (tokens === undefined) return undefined;
-  return caller === "missing"
-    ? new ConnectError('Missing credentials: send "Authorization: Bearer <token>"', Code.Unauthenticated)
-    : new ConnectError("Invalid bearer token", Code.Unauthenticated);
+  // Authentication is off (loopback, no tokens): a bearer token is ignored.
+  if (tokens === undefined && (caller === "missing" || caller === "invalid")) return undefined;
+  if (caller === "missing") return new ConnectError('Missing credentials: send "Authorization: Bearer <token>"', Code.Unauthenticated);
+  if (caller === "invalid") return new ConnectError("Invalid bearer token", Code.Unauthenticated);
+  return new ConnectError(caller.refusal, Code.Unauthenticated);
 }
 
 /**
- * Who the caller is: a bearer token's principal, else a verified client
- * certificate's subject (only a CA the operator configured can have signed it).
- * "missing" when it sent neither, "invalid" when its token matches nobody.
+ * Who the caller is: a bearer token's principal, else the principal whose
+ * token entry names the verified client certificate's CN (only a CA the
+ * operator configured can have signed it). A certificate never gets a role by
+ * itself: its CN may coincide with a viewer's name, or name nobody.
+ * "missing" when it sent neither credential; otherwise why it is refused.
  */
 function identify(
   authorization: string | null,
-  certificateSubject: string | undefined,
+  certificate: ClientCertificate | undefined,
   tokens: readonly TokenEntry[] | undefined,
-): Principal | "missing" | "invalid" {
+): Principal | "missing" | "invalid" | { refusal: string } {
   const bearer = /^Bearer[ ]+(\S+)$/i.exec(authorization ?? "")?.[1];
   const byToken = bearer !== undefined && tokens !== undefined ? principalForToken(tokens, bearer) : undefined;
   if (byToken) return byToken;
-  if (certificateSubject !== undefined) return { name: certificateSubject, role: "operator" };
+  if (certificate !== undefined) {
+    const { commonName } = certificate;
+    if (commonName === undefined) {
+      return {
+        refusal:
+          'The client certificate has no single subject CN, and Osiris identifies certificates by CN; issue one whose CN an OSIRIS_TOKENS_FILE entry names in "clientCertificateCN"',
+      };
+    }
+    return (
+      principalForCertificate(tokens ?? [], commonName) ?? {
+        refusal: `Client certificate CN ${JSON.stringify(commonName)} has no role: no OSIRIS_TOKENS_FILE entry names it in "clientCertificateCN"`,
+      }
+    );
+  }
   return bearer === undefined ? "missing" : "invalid";
 }

@@ -6,6 +6,15 @@ export interface AuditLog {
 }
 
 /**
+ * Longest container, name or image value an audit line quotes. The values are
+ * logged as the caller sent them, before validation and even when the call is
+ * refused for its credentials, so without a cap one call could write megabytes.
+ * Real references are far shorter (an image reference is at most 255
+ * characters in practice; a container id 64).
+ */
+export const auditedValueMaxLength = 256;
+
+/**
  * One line per call that may change the engine: who, which RPC, which
  * container and image, and how it ended. Only these named fields are read from
  * the request; env values in particular never reach the log.
@@ -34,6 +43,9 @@ export function auditInterceptor(log: AuditLog): Interceptor {
   }
 }
 
+/** A request field as the audit line quotes it: a non-empty string, cut at the cap with the cut said. */
 function stringField(value: unknown): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
+  if (typeof value !== "string" || value === "") return undefined;
+  if (value.length <= auditedValueMaxLength) return value;
+  return `${value.slice(0, auditedValueMaxLength)}...(${value.length - auditedValueMaxLength} more characters)`;
 }

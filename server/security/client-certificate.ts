@@ -4,18 +4,28 @@ import type { Http2ServerRequest } from "node:http2";
 import type { TLSSocket } from "node:tls";
 import { clientCertificateKey } from "./access-control.js";
 
+/** A client certificate the TLS handshake verified. */
+export interface ClientCertificate {
+  /** The subject's single CN; undefined when it has none, or several (no usable identity). */
+  commonName: string | undefined;
+}
+
 /**
- * Puts the subject of a verified client certificate where the access-control
- * interceptor finds it. With OSIRIS_TLS_CLIENT_CA the handshake has already
- * refused unverified certificates; `authorized` is checked again regardless.
+ * Puts a verified client certificate where the access-control interceptor
+ * finds it. With OSIRIS_TLS_CLIENT_CA the handshake has already refused
+ * unverified certificates; `authorized` is checked again regardless.
  */
 export function clientCertificateContext(request: IncomingMessage | Http2ServerRequest): ContextValues {
   const values = createContextValues();
-  const socket = request.socket as Partial<TLSSocket>;
-  if (socket.authorized === true && typeof socket.getPeerCertificate === "function") {
-    const subject = socket.getPeerCertificate().subject;
-    const commonName = subject?.CN;
-    if (typeof commonName === "string" && commonName !== "") values.set(clientCertificateKey, commonName);
+  try {
+    const socket = request.socket as Partial<TLSSocket>;
+    if (socket.authorized === true && typeof socket.getPeerCertificate === "function") {
+      const commonName: unknown = socket.getPeerCertificate().subject?.CN;
+      values.set(clientCertificateKey, { commonName: typeof commonName === "string" && commonName !== "" ? commonName : undefined });
+    }
+  } catch {
+    // The connection closed before the call was routed (an HTTP/2 request's
+    // socket then throws); without a certificate the call is refused, if it needs one.
   }
   return values;
 }

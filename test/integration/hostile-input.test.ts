@@ -19,6 +19,7 @@ import {
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { openRunPolicy } from "../../server/containers/run-policy.js";
 import { docker } from "../support/engine-fixtures.js";
+import { envelope } from "../support/raw-wire.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
 // Any request that decodes into a valid Run may only name this unreachable
@@ -51,14 +52,6 @@ const contentTypes: Record<Wire, string> = {
   "connect-proto": "application/proto",
   "connect-json": "application/json",
 };
-
-/** A gRPC / gRPC-Web envelope: flags, a 4-byte length (which may lie), the payload. */
-function envelope(payload: Uint8Array, declaredLength = payload.length): Uint8Array {
-  const frame = new Uint8Array(5 + payload.length);
-  new DataView(frame.buffer).setUint32(1, declaredLength >>> 0);
-  frame.set(payload, 5);
-  return frame;
-}
 
 interface Answer {
   httpStatus: number;
@@ -114,20 +107,12 @@ function rawHttp2(session: http2.ClientHttp2Session, path: string, contentType: 
   });
 }
 
-/**
- * connect-es answers a body that is not valid protobuf with INTERNAL "parse
- * binary: ..." before any Osiris code runs (grpc-go does the same for
- * unmarshal failures). That one case is accepted; any other INTERNAL or
- * UNKNOWN is not.
- */
-const undecodableProtobuf = /^parse binary: /;
-
 /** An answer is proper when it is a status code a client can act on, not a crash or a leaked internal. */
 function assertProper(answer: Answer, what: string): void {
   assert.doesNotMatch(answer.message, /\n\s+at |node:internal|\.ts:\d+/, `no stack trace (${what})`);
+  // Undecodable protobuf included: the client's bytes are at fault, so INVALID_ARGUMENT, never INTERNAL.
   const internal = ["13", "2", "internal", "unknown"].includes(answer.code);
-  const acceptedInternal = (answer.code === "13" || answer.code === "internal") && undecodableProtobuf.test(answer.message);
-  assert.ok(!internal || acceptedInternal, `no INTERNAL/UNKNOWN for ${what}: ${JSON.stringify(answer)}`);
+  assert.ok(!internal, `no INTERNAL/UNKNOWN for ${what}: ${JSON.stringify(answer)}`);
   assert.ok(answer.httpStatus > 0, `an HTTP answer for ${what}`);
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
@@ -207,7 +207,7 @@ describe("run policy", () => {
     const capped = await rpcError(
       server.client("grpc").runDockerContainer({ image: testImage, command: exitsOnSigint(0), labels: run.labels, resources: limited }),
     );
-    assert.equal(capped.code, Code.PermissionDenied);
+    assert.equal(capped.code, Code.ResourceExhausted, "a quota on the engine's state, not a policy on the request");
     assert.match(capped.rawMessage, /OSIRIS_MAX_MANAGED_CONTAINERS/);
   });
 });
@@ -316,24 +316,27 @@ describe("mounts", () => {
   const runWith = (mounts: MessageInitShape<typeof RunDockerContainerRequestSchema>["mounts"], command = exitsOnSigint(0)) =>
     server.client("grpc").runDockerContainer({ image: testImage, command, labels: run.labels, mounts });
 
-  it("bind-mounts a folder under the allowlist, read-write", async () => {
+  it("bind-mounts a folder under the allowlist, read-only", async () => {
+    writeFileSync(join(allowed, "data", "in"), "written-outside\n");
     const { container } = await runWith(
-      [{ type: MountType.BIND, source: join(allowed, "data"), target: "/data" }],
-      ["sh", "-c", "echo written-inside > /data/out; sleep 60"],
+      [{ type: MountType.BIND, source: join(allowed, "data"), target: "/data", readOnly: true }],
+      ["sh", "-c", "cat /data/in; touch /data/out 2>&1; sleep 60"],
     );
     assert.equal(container?.state, ContainerState.RUNNING);
-    assert.ok(await eventually(async () => existsSync(join(allowed, "data", "out"))));
-    assert.equal(readFileSync(join(allowed, "data", "out"), "utf8").trim(), "written-inside");
+    const logs = async () => (await docker.getContainer(container!.id).logs({ stdout: true, stderr: true })).toString();
+    assert.ok(await eventually(async () => /Read-only file system/.test(await logs())), await logs());
+    assert.match(await logs(), /written-outside/);
+    assert.equal(existsSync(join(allowed, "data", "out")), false);
   });
 
   for (const [title, source, rule] of [
-    ["the Docker socket itself", "/var/run/docker.sock", "DOCKER_SOCKET"],
-    ["a folder holding the Docker socket", "/run", "DOCKER_SOCKET"],
-    ["the host root, even when / is on the allowlist", "/", "DOCKER_SOCKET"],
-    ["a symlink under an allowed folder that leads to the socket's folder", join(allowed, "escape"), "DOCKER_SOCKET"],
+    ["the Docker socket itself", "/var/run/docker.sock", "HOST_PATH_DENY_LIST"],
+    ["a folder holding the Docker socket", "/run", "HOST_PATH_DENY_LIST"],
+    ["the host root, even when / is on the allowlist", "/", "HOST_PATH_DENY_LIST"],
+    ["a symlink under an allowed folder that leads to the socket's folder", join(allowed, "escape"), "HOST_PATH_DENY_LIST"],
   ] as const) {
     it(`refuses to bind-mount ${title}`, async () => {
-      const error = await rpcError(runWith([{ type: MountType.BIND, source, target: "/host" }]));
+      const error = await rpcError(runWith([{ type: MountType.BIND, source, target: "/host", readOnly: true }]));
       assert.equal(error.code, Code.PermissionDenied);
       assert.match(error.rawMessage, new RegExp(`^Refused by policy ${rule}`));
     });
@@ -346,7 +349,7 @@ describe("mounts", () => {
         strict.client("grpc").runDockerContainer({
           image: testImage,
           labels: run.labels,
-          mounts: [{ type: MountType.BIND, source: join(allowed, "data"), target: "/data" }],
+          mounts: [{ type: MountType.BIND, source: join(allowed, "data"), target: "/data", readOnly: true }],
         }),
       );
       assert.equal(error.code, Code.PermissionDenied);
@@ -370,7 +373,7 @@ describe("mounts", () => {
     const error = await rpcError(
       runWith([
         { type: MountType.UNSPECIFIED, target: "/a" },
-        { type: MountType.BIND, source: "relative/path", target: "relative" },
+        { type: MountType.BIND, source: "relative/path", target: "relative", readOnly: true },
         { type: MountType.VOLUME, source: "bad name", target: "/a" },
       ]),
     );

@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import {
   containerExists,
   docker,
+  eventually,
   exitsOnSigint,
   newTestRun,
   removeTestContainers,
@@ -56,17 +57,20 @@ describe("the server process, as `npm start` runs it", () => {
 });
 
 describe("starting the server", () => {
-  it("removes managed containers left created by runs that never completed, and nothing else", async () => {
+  it("removes containers a run created and never started once past OSIRIS_ABANDONED_RUN_AGE_MS, and nothing else", async () => {
     const run = newTestRun();
-    const managed = { ...run.labels, "io.osiris.managed": "true" };
+    // As a Run labels them; the instance that made them is gone.
+    const managed = { ...run.labels, "io.osiris.managed": "true", "io.osiris.instance": "0123456789ab" };
     try {
       const abandoned = await docker.createContainer({ Image: testImage, name: run.name("abandoned"), Cmd: ["true"], Labels: managed });
       const completed = await docker.createContainer({ Image: testImage, name: run.name("completed"), Cmd: exitsOnSigint(0), Labels: managed });
       await completed.start();
       const foreign = await docker.createContainer({ Image: testImage, name: run.name("foreign"), Cmd: ["true"], Labels: run.labels });
-      const server = await startServerProcess();
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      const server = await startServerProcess({ OSIRIS_ABANDONED_RUN_AGE_MS: "1000" });
+      const removed = await eventually(async () => !(await containerExists(abandoned.id)), 30_000);
       await server.stop();
-      assert.equal(await containerExists(abandoned.id), false, "the abandoned run was removed");
+      assert.ok(removed, "the abandoned run was removed");
       assert.match(server.output(), new RegExp(`"containerId":"${abandoned.id}".*removed a container left created`));
       assert.equal((await completed.inspect()).State.Running, true, "a completed run is untouched");
       assert.equal(await containerExists(foreign.id), true, "an unmanaged container is untouched");

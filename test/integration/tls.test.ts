@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.js";
+import { parseTokenList } from "../../server/security/tokens.js";
 import { rpcError } from "../support/rpc-assertions.js";
 import { makeTestCertificates, type TestCertificates } from "../support/test-certificates.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
@@ -51,6 +52,8 @@ describe("TLS with ALPN, and mutual TLS (certificates made by openssl in the tes
         {
           logLevel: "info",
           tls: { cert: certificates.serverCert, key: certificates.serverKey, clientCa: certificates.caPem },
+          // A certificate gets a principal and role only from an entry naming its CN.
+          tokens: parseTokenList(JSON.stringify([{ principal: "platform-bot", role: "operator", clientCertificateCN: "platform-bot" }])),
         },
         { write: (line) => void logLines.push(line) },
       );
@@ -66,7 +69,7 @@ describe("TLS with ALPN, and mutual TLS (certificates made by openssl in the tes
         }),
       );
 
-    it("accepts a client certificate from the configured CA and makes its subject the principal", async () => {
+    it("accepts a client certificate from the configured CA and makes the principal its CN maps to the caller", async () => {
       assert.equal((await rpcError(client(certificates.clientCert, certificates.clientKey).stopDockerContainer({ container: absent }))).code, Code.NotFound);
       const audit = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.audit === true);
       assert.equal(audit?.principal, "platform-bot");

@@ -1,11 +1,19 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, it } from "node:test";
 import { Code } from "@connectrpc/connect";
+import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { connectEngine, engineContainer, type Engine } from "../../server/containers/engine.js";
 import { engineMessage, pullFailure, translateEngineError } from "../../server/containers/engine-errors.js";
+import { streamFromEngine } from "../../server/containers/engine-request.js";
 import {
+  AmbiguousContainerReferenceError,
   ContainerNameConflictError,
   ContainerNotFoundError,
   ContainerStartError,
+  EngineFailureError,
+  EngineRejectedRequestError,
   EngineUnavailableError,
   HostPortAllocatedError,
   ImageNotFoundError,
@@ -107,5 +115,132 @@ describe("an engine on its way down", () => {
     assert.ok(translateEngineError(shuttingDown, { kind: "create-container" }, endpoint) instanceof EngineUnavailableError);
     const gone = Object.assign(new Error("(HTTP code 503) unexpected - unavailable "), { statusCode: 503, json: { message: "unavailable" } });
     assert.ok(translateEngineError(gone, { kind: "stop-container", container: "web" }, endpoint) instanceof EngineUnavailableError);
+  });
+});
+
+describe("engine answers a client's input can provoke", () => {
+  it("an id prefix matching several containers is an ambiguous reference, whatever the status", () => {
+    for (const status of [400, 500]) {
+      const error = translateEngineError(engineError(status, "Multiple IDs found with provided prefix: ab"), { kind: "inspect-container", container: "ab" }, endpoint);
+      assert.ok(error instanceof AmbiguousContainerReferenceError, String(error));
+    }
+  });
+
+  it("an ambiguous reference is INVALID_ARGUMENT naming container", () => {
+    const mapped = toConnectError(new AmbiguousContainerReferenceError("ab"), silentLog);
+    assert.equal(mapped.code, Code.InvalidArgument);
+    assert.deepEqual(mapped.findDetails(BadRequestSchema)[0]?.fieldViolations.map((v) => v.field), ["container"]);
+  });
+
+  it("431 Request Header Fields Too Large is the request's fault, not the server's", () => {
+    const error = translateEngineError(engineError(431, "Request Header Fields Too Large"), { kind: "list-containers" }, endpoint);
+    assert.ok(error instanceof EngineRejectedRequestError);
+    assert.equal(toConnectError(error, silentLog).code, Code.InvalidArgument);
+  });
+});
+
+/** A fake engine on a loopback port, to make it misbehave as a real one cannot be made to. */
+async function fakeEngine(handler: http.RequestListener): Promise<{ server: http.Server; engine: Engine; port: number }> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return { server, port, engine: connectEngine(`tcp://127.0.0.1:${port}`) };
+}
+
+function close(server: http.Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+describe("every engine request contains its own faults (fake engine on loopback)", () => {
+  const uncaught: unknown[] = [];
+  const onUncaught = (error: unknown) => uncaught.push(error);
+  let elsewhere: http.Server;
+  let elsewhereHits = 0;
+  let elsewherePort = 0;
+  before(async () => {
+    process.on("uncaughtException", onUncaught);
+    elsewhere = http.createServer((_request, response) => {
+      elsewhereHits++;
+      response.end("{}");
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, "127.0.0.1", resolve));
+    elsewherePort = (elsewhere.address() as AddressInfo).port;
+  });
+  after(async () => {
+    process.off("uncaughtException", onUncaught);
+    await close(elsewhere);
+    assert.deepEqual(uncaught, [], "no uncaught exception");
+  });
+
+  it("never follows a redirect: the call fails with a precise error and nothing else is dialled", async () => {
+    const { server, engine } = await fakeEngine((_request, response) => {
+      response.writeHead(301, { location: `http://127.0.0.1:${elsewherePort}/containers/web/json` }).end("moved");
+    });
+    try {
+      const unary = await engineContainer(engine, "web").inspect().catch((error: unknown) => error);
+      const translated = translateEngineError(unary, { kind: "inspect-container", container: "web" }, engine.endpoint);
+      assert.ok(translated instanceof EngineFailureError, String(translated));
+      assert.match(translated.message, /answered \/containers\/web\/json with a redirect, which Osiris never follows/);
+      const stream = await streamFromEngine(engine, { method: "GET", path: "/events?", okStatuses: [200] }).catch((error: unknown) => error);
+      assert.match(String(stream), /redirect/);
+      assert.equal(elsewhereHits, 0, "no second request");
+    } finally {
+      await close(server);
+    }
+  });
+
+  it("turns an engine that drops the connection, before or during its answer, into UNAVAILABLE", async () => {
+    let requests = 0;
+    const { server, engine } = await fakeEngine((request, response) => {
+      if (requests++ % 2 === 0) {
+        request.socket.destroy();
+        return;
+      }
+      response.writeHead(200, { "content-type": "application/json", "content-length": "1000" });
+      response.write('{"Id":');
+      setTimeout(() => request.socket.destroy(), 20);
+    });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const error = await engineContainer(engine, "web").inspect().catch((e: unknown) => e);
+        const translated = translateEngineError(error, { kind: "inspect-container", container: "web" }, engine.endpoint);
+        assert.ok(translated instanceof EngineUnavailableError, `attempt ${i}: ${String(error)}`);
+      }
+    } finally {
+      await close(server);
+    }
+  });
+
+  it("ends a stream the engine drops mid-body with an error its reader sees", async () => {
+    const { server, engine } = await fakeEngine((request, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.write('{"status":"start"}\n');
+      setTimeout(() => request.socket.destroy(), 20);
+    });
+    try {
+      const body = await streamFromEngine(engine, { method: "GET", path: "/events?", okStatuses: [200] });
+      await assert.rejects(async () => {
+        for await (const _chunk of body) {
+          // read until the engine drops
+        }
+      });
+    } finally {
+      await close(server);
+    }
+  });
+
+  it("path-encodes a container reference, so no character of it changes the engine path", async () => {
+    const paths: string[] = [];
+    const { server, engine } = await fakeEngine((request, response) => {
+      paths.push(request.url ?? "");
+      response.writeHead(404, { "content-type": "application/json" }).end('{"message":"No such container"}');
+    });
+    try {
+      await engineContainer(engine, "../../images/x?y#z").inspect().catch(() => undefined);
+      assert.deepEqual(paths, ["/containers/..%2F..%2Fimages%2Fx%3Fy%23z/json"]);
+    } finally {
+      await close(server);
+    }
   });
 });

@@ -1,12 +1,28 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import {
+  GetDockerContainerRequestSchema,
+  ListDockerContainersRequestSchema,
   Protocol,
   RestartPolicyMode,
   RunDockerContainerRequestSchema,
   StopDockerContainerRequestSchema,
+  StreamDockerContainerLogsRequestSchema,
+  WaitDockerContainerRequestSchema,
+  WatchDockerEventsRequestSchema,
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
+import { classifyDecodeFailure } from "../../server/rpc/decode-errors.js";
+import {
+  containerReference,
+  eventFilterFromRequest,
+  listQueryFromRequest,
+  logQueryFromRequest,
+  restartRequest,
+  waitRequest,
+} from "../../server/rpc/lifecycle-requests.js";
 import {
   InvalidRequestError,
   runSpecFromRequest,
@@ -133,5 +149,81 @@ describe("stop request validation", () => {
   it("accepts signal numbers up to 64", () => {
     assert.equal(stopSpecFromRequest(create(StopDockerContainerRequestSchema, { container: "web", signal: "15" })).signal, "15");
     assert.ok("signal" in violations(() => stopSpecFromRequest(create(StopDockerContainerRequestSchema, { container: "web", signal: "65" }))));
+  });
+});
+
+describe("container references", () => {
+  it("drop one leading '/' once, at the edge, for every RPC that takes one", () => {
+    assert.equal(containerReference({ container: "/web" }), "web");
+    assert.equal(stopSpecFromRequest(create(StopDockerContainerRequestSchema, { container: "/web" })).container, "web");
+    assert.equal(restartRequest({ container: "/web" }).container, "web");
+    assert.equal(waitRequest(create(WaitDockerContainerRequestSchema, { container: "/web" })).container, "web");
+    assert.equal(logQueryFromRequest(create(StreamDockerContainerLogsRequestSchema, { container: "/web" })).container, "web");
+    assert.equal(eventFilterFromRequest(create(WatchDockerEventsRequestSchema, { container: "/web" })).container, "web");
+  });
+
+  it("refuse anything that could change the engine path", () => {
+    for (const container of ["/", "//web", "web/json", "../web", "web?x", "a", "web%2F"]) {
+      assert.ok("container" in violations(() => containerReference({ container })), container);
+    }
+  });
+});
+
+describe("label selectors", () => {
+  const selector = (entries: number, valueLength = 1) =>
+    Object.fromEntries(Array.from({ length: entries }, (_, i) => [`k${i}`, "v".repeat(valueLength)]));
+
+  it("are bounded in entries and bytes, with one violation however large", () => {
+    for (const labelSelector of [selector(65), selector(200_000), selector(2, 20_000)]) {
+      const list = violations(() => listQueryFromRequest(create(ListDockerContainersRequestSchema, { labelSelector })));
+      assert.deepEqual(Object.keys(list), ["label_selector"]);
+      const watch = violations(() => eventFilterFromRequest(create(WatchDockerEventsRequestSchema, { labelSelector })));
+      assert.deepEqual(Object.keys(watch), ["label_selector"]);
+    }
+    assert.equal(Object.keys(listQueryFromRequest(create(ListDockerContainersRequestSchema, { labelSelector: selector(64, 500) })).labelSelector).length, 64);
+  });
+});
+
+describe("decode failures", () => {
+  const input = GetDockerContainerRequestSchema;
+
+  it("are INVALID_ARGUMENT when the client's bytes are at fault", () => {
+    const truncatedGzip = new ConnectError("decompression failed", Code.Internal, undefined, undefined, Object.assign(new Error("unexpected end of file"), { code: "Z_BUF_ERROR" }));
+    for (const error of [
+      new ConnectError("parse binary: premature EOF", Code.Internal),
+      new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal),
+      truncatedGzip,
+    ]) {
+      classifyDecodeFailure(error, input);
+      assert.equal(error.code, Code.InvalidArgument, error.rawMessage);
+      assert.match(error.message, /^\[invalid_argument\] /);
+    }
+  });
+
+  it("stay INTERNAL when the server is at fault", () => {
+    const oddZlib = new ConnectError("decompression failed", Code.Internal, undefined, undefined, Object.assign(new Error("out of memory"), { code: "Z_MEM_ERROR" }));
+    for (const error of [
+      new ConnectError("serialize binary: cannot encode field", Code.Internal),
+      new ConnectError("internal error", Code.Internal),
+      new ConnectError("Internal error; the server log has details", Code.Internal),
+      oddZlib,
+    ]) {
+      classifyDecodeFailure(error, input);
+      assert.equal(error.code, Code.Internal, error.rawMessage);
+    }
+  });
+
+  it("name the JSON field, once however often they are classified", () => {
+    const error = new ConnectError('cannot decode message osiris.docker.v1.GetDockerContainerRequest from JSON: key "containr" is unknown', Code.InvalidArgument);
+    classifyDecodeFailure(error, input);
+    classifyDecodeFailure(error, input);
+    const fields = error.findDetails(BadRequestSchema).flatMap((detail) => detail.fieldViolations);
+    assert.deepEqual(fields.map((v) => [v.field, v.description]), [["containr", 'unknown field "containr" in osiris.docker.v1.GetDockerContainerRequest; did you mean "container"?']]);
+  });
+
+  it("leave INVALID_ARGUMENT from validation alone", () => {
+    const error = new ConnectError("Invalid request: container: must not be empty", Code.InvalidArgument);
+    classifyDecodeFailure(error, input);
+    assert.deepEqual(error.details, []);
   });
 });

@@ -12,13 +12,23 @@
 // - INVALID_ARGUMENT: a field is malformed. The error carries a
 //   google.rpc.BadRequest detail with one violation per offending field,
 //   named by its proto path (for example "ports[1].host_ip").
+//   A body that cannot be decoded is INVALID_ARGUMENT too, on every protocol.
+//   JSON requests are read strictly: an unknown field or an unknown enum
+//   name is refused, with a violation naming it ("ports.protocol": JSON
+//   errors cannot say which element of a repeated field). Enum values are
+//   spelled in full, as proto3 JSON defines them ("PROTOCOL_UDP"), or given
+//   as numbers. Binary requests may carry fields this server does not know;
+//   they are ignored, so older servers accept newer clients.
 // - UNAVAILABLE: the Docker engine cannot be reached
 //   ("Docker engine unreachable at <endpoint>"). Safe to retry.
 // - CANCELED / DEADLINE_EXCEEDED: the client gave up. Any engine work the
 //   call started is undone (see RunDockerContainer).
 //
 // Containers are referred to by name or id: a full id, a unique id prefix or
-// a name (with or without the leading "/").
+// a name (with or without the leading "/"). An id prefix that matches more
+// than one container is INVALID_ARGUMENT: give more characters, or the name.
+// Only containers the caller can see count, so in the managed-only scope a
+// prefix unique among managed containers finds that container.
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
@@ -146,10 +156,10 @@ export type RunDockerContainerRequest = Message<"osiris.docker.v1.RunDockerConta
   registryAuth?: RegistryAuth | undefined;
 
   /**
-   * Storage to mount. Each target may appear once. Bind mounts are refused
-   * with PERMISSION_DENIED unless the host path is under the server's
-   * OSIRIS_BIND_MOUNT_ALLOWLIST, and a path that is or contains the Docker
-   * socket is never allowed. Named volumes and tmpfs are always allowed.
+   * Storage to mount. Each target may appear once. Host paths (bind mounts)
+   * are read-only and limited to the server's OSIRIS_BIND_MOUNT_ALLOWLIST;
+   * writable storage comes from named volumes, which must be Osiris's own;
+   * tmpfs is always allowed. See Mount for each rule and its error code.
    *
    * @generated from field: repeated osiris.docker.v1.Mount mounts = 15;
    */
@@ -161,7 +171,10 @@ export type RunDockerContainerRequest = Message<"osiris.docker.v1.RunDockerConta
    * request_id and the same request returns the same container (as it is
    * now) instead of creating another; concurrent calls with the same key share
    * one run. The same key with a different request gets FAILED_PRECONDITION.
-   * registry_auth is not part of the comparison.
+   * registry_auth is not part of the comparison. Requests are compared through
+   * a digest keyed with the server's OSIRIS_REQUEST_DIGEST_KEY_FILE, which no
+   * answer shows; a retry that reaches a server with another key (a replica or
+   * a restart without a configured key) also gets FAILED_PRECONDITION.
    *
    * @generated from field: string request_id = 16;
    */
@@ -178,6 +191,30 @@ export const RunDockerContainerRequestSchema: GenMessage<RunDockerContainerReque
 /**
  * Mount attaches storage to the container.
  *
+ * MOUNT_TYPE_BIND: the host path must lie under a folder of the server's
+ * OSIRIS_BIND_MOUNT_ALLOWLIST and is always mounted read-only and
+ * non-recursively (mounts below the source on the host are not visible).
+ * PERMISSION_DENIED, naming `mounts[i].source`, when the path (as given, or
+ * with symlinks resolved):
+ *   - is not under an allowed folder;
+ *   - passes through a symlink anywhere from the allowed folder down to the
+ *     source (the engine resolves the path again at every start and restart);
+ *   - is, lies inside, or contains a path of the deny-list, which no allowlist
+ *     opens: /run/docker*, /var/run/docker*, /run/containerd,
+ *     /var/run/containerd, /var/lib/docker, /var/lib/containerd, /proc, /sys,
+ *     /dev, /boot, /etc, and the engine's data root (so `/`, `/run` and `/var`
+ *     are refused too);
+ *   - lies inside a host path some existing container can write;
+ *   - is or contains a unix socket or a device node, checked over at most
+ *     10,000 entries (a larger folder is refused: bind a narrower one).
+ *
+ * MOUNT_TYPE_VOLUME: Osiris mounts only volumes it owns: driver `local`, no
+ * driver options, labelled `io.osiris.managed=true`, and used by no container
+ * Osiris does not manage. A missing volume is created so on first use; it
+ * stays if the Run then fails, empty, for a retry to reuse. Any other volume
+ * (another program's, or one with options such as `o=bind,device=/path`) gets
+ * PERMISSION_DENIED naming `mounts[i].source`, whatever OSIRIS_SCOPE says.
+ *
  * @generated from message osiris.docker.v1.Mount
  */
 export type Mount = Message<"osiris.docker.v1.Mount"> & {
@@ -190,8 +227,8 @@ export type Mount = Message<"osiris.docker.v1.Mount"> & {
 
   /**
    * For MOUNT_TYPE_BIND, an absolute host path. For MOUNT_TYPE_VOLUME, the
-   * volume name (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`), created if absent. Empty for
-   * MOUNT_TYPE_TMPFS.
+   * volume name (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`), created (and owned by Osiris)
+   * if absent. Empty for MOUNT_TYPE_TMPFS.
    *
    * @generated from field: string source = 2;
    */
@@ -205,7 +242,11 @@ export type Mount = Message<"osiris.docker.v1.Mount"> & {
   target: string;
 
   /**
-   * Mount read-only.
+   * Mount read-only. Must be true for MOUNT_TYPE_BIND: a writable bind gets
+   * INVALID_ARGUMENT naming `mounts[i].read_only` rather than being made
+   * read-only behind the client's back, where the program would fail later
+   * inside the container. A container that could write a host path could
+   * plant setuid files there, or swap a source for a symlink to `/`.
    *
    * @generated from field: bool read_only = 4;
    */
@@ -348,8 +389,10 @@ export type PortMapping = Message<"osiris.docker.v1.PortMapping"> & {
   hostPort: number;
 
   /**
-   * The host address to bind, IPv4 or IPv6. Empty binds every address
-   * (0.0.0.0 and ::). Responses report the address as bound.
+   * The host address to bind, IPv4 or IPv6. Empty binds the server's
+   * OSIRIS_DEFAULT_HOST_IP, which is 127.0.0.1 (loopback only) unless the
+   * operator sets another; ask for 0.0.0.0 or :: to publish on every address.
+   * Responses report the address as bound.
    *
    * @generated from field: string host_ip = 3;
    */
@@ -554,7 +597,8 @@ export type Container = Message<"osiris.docker.v1.Container"> & {
   ports: PortMapping[];
 
   /**
-   * All labels, including `io.osiris.managed` and those from the image.
+   * All labels, including `io.osiris.managed` and those from the image, but
+   * not Osiris's own bookkeeping: no other `io.osiris.` label is shown.
    *
    * @generated from field: map<string, string> labels = 9;
    */
@@ -670,7 +714,10 @@ export type ListDockerContainersRequest = Message<"osiris.docker.v1.ListDockerCo
 
   /**
    * Only containers carrying every one of these labels. A key with an empty
-   * value matches the label with any value.
+   * value matches the label with any value. Keys starting with `io.osiris.`
+   * other than `io.osiris.managed` are internal and refused with
+   * INVALID_ARGUMENT. At most 64 entries and 32 KiB of keys and values;
+   * more is INVALID_ARGUMENT.
    *
    * @generated from field: map<string, string> label_selector = 2;
    */
@@ -1106,7 +1153,10 @@ export const StreamDockerContainerLogsResponseSchema: GenMessage<StreamDockerCon
 export type WatchDockerEventsRequest = Message<"osiris.docker.v1.WatchDockerEventsRequest"> & {
   /**
    * Only events of containers carrying every one of these labels. A key with
-   * an empty value matches the label with any value.
+   * an empty value matches the label with any value. Keys starting with
+   * `io.osiris.` other than `io.osiris.managed` are internal and refused with
+   * INVALID_ARGUMENT. At most 64 entries and 32 KiB of keys and values;
+   * more is INVALID_ARGUMENT.
    *
    * @generated from field: map<string, string> label_selector = 1;
    */
@@ -1169,7 +1219,8 @@ export type WatchDockerEventsResponse = Message<"osiris.docker.v1.WatchDockerEve
   image: string;
 
   /**
-   * The container's labels.
+   * The container's labels, without Osiris's own bookkeeping: of the
+   * `io.osiris.` labels only `io.osiris.managed` is shown.
    *
    * @generated from field: map<string, string> labels = 5;
    */
@@ -1363,14 +1414,14 @@ export enum MountType {
   UNSPECIFIED = 0,
 
   /**
-   * A named volume managed by the engine.
+   * A named volume Osiris owns; the way to get writable storage.
    *
    * @generated from enum value: MOUNT_TYPE_VOLUME = 1;
    */
   VOLUME = 1,
 
   /**
-   * A host path (subject to the server's allowlist).
+   * A host path, read-only (subject to the server's allowlist and deny-list).
    *
    * @generated from enum value: MOUNT_TYPE_BIND = 2;
    */
@@ -1818,7 +1869,10 @@ export const DockerService: GenService<{
    * `docker run --detach`. It returns the container as inspected after start.
    *
    * The image is pulled first when `pull_policy` asks for it. Every container
-   * made here carries the label `io.osiris.managed=true`.
+   * made here carries the label `io.osiris.managed=true`, runs with
+   * `no-new-privileges` (a setuid file cannot raise its privileges), without
+   * the capabilities MKNOD, NET_RAW and SETFCAP, and under the engine's
+   * default seccomp profile.
    *
    * All or nothing: if the pull, the create or the start fails, or the client
    * cancels or its deadline passes at any point, no container is left behind.
@@ -1840,6 +1894,15 @@ export const DockerService: GenService<{
    * - FAILED_PRECONDITION: `request_id` was used for a different request.
    * - FAILED_PRECONDITION: the container could not start, for example
    *   `Host port already allocated: 8080/tcp` or a missing executable.
+   * - PERMISSION_DENIED: `Refused by policy <SETTING>: ...`, the server's
+   *   policy forbids the request, for example more `ports` than
+   *   OSIRIS_MAX_PORTS_PER_RUN (default 32).
+   * - PERMISSION_DENIED: `mounts[i].source: volume "<name>" ...`: a named
+   *   volume Osiris does not own (see Mount).
+   * - RESOURCE_EXHAUSTED: the managed containers on the engine reached the
+   *   server's OSIRIS_MAX_MANAGED_CONTAINERS; run again once some are removed.
+   *   The cap holds however many calls race, on one server or several sharing
+   *   the engine (a race between servers may refuse a call spuriously).
    *
    * @generated from rpc osiris.docker.v1.DockerService.RunDockerContainer
    */
