@@ -38,9 +38,23 @@ export interface AppDependencies {
 
 export type AppConfig = Pick<
   Config,
-  "logLevel" | "tls" | "readMaxBytes" | "shutdownTimeoutMs" | "corsOrigins" | "tokens" | "scope" | "runPolicy" | "rateLimit" | "maxStreamsPerPrincipal" | "eventReconnectWindowMs" | "requestDigestKey"
-> &
-  Partial<Pick<Config, "allowedHosts" | "idleTimeoutMs" | "maxConnections" | "maxInFlightPerPrincipal">>;
+  | "logLevel"
+  | "tls"
+  | "readMaxBytes"
+  | "shutdownTimeoutMs"
+  | "corsOrigins"
+  | "tokens"
+  | "scope"
+  | "runPolicy"
+  | "rateLimit"
+  | "maxStreamsPerPrincipal"
+  | "eventReconnectWindowMs"
+  | "requestDigestKey"
+  | "allowedHosts"
+  | "idleTimeoutMs"
+  | "maxConnections"
+  | "maxInFlightPerPrincipal"
+>;
 
 /**
  * Log lines go to standard output without a write call each: under load the
@@ -92,7 +106,7 @@ export async function buildApp(
   const events = new EventHub(engine, {
     ...defaultEventHubOptions,
     scope: config.scope,
-    reconnectWindowMs: config.eventReconnectWindowMs ?? defaultEventHubOptions.reconnectWindowMs,
+    reconnectWindowMs: config.eventReconnectWindowMs,
   });
   const metrics = new Metrics();
   metrics.observeEventHub(events);
@@ -105,7 +119,7 @@ export async function buildApp(
     shutdown.abort(new ConnectError("Osiris is shutting down; call again on another instance", Code.Unavailable));
     monitor.stop();
   });
-  registerHostCheck(app, config.allowedHosts ?? []);
+  registerHostCheck(app, config.allowedHosts);
   registerDeadlineClamp(app);
   await registerBrowserOrigins(app, config.corsOrigins);
   registerProbes(app, monitor, engine.endpoint);
@@ -130,7 +144,7 @@ export async function buildApp(
       auditInterceptor(app.log),
       accessControlInterceptor(config.tokens),
       rateLimitInterceptor(config.rateLimit),
-      inFlightLimitInterceptor(config.maxInFlightPerPrincipal ?? 64),
+      inFlightLimitInterceptor(config.maxInFlightPerPrincipal),
       streamLimitInterceptor(config.maxStreamsPerPrincipal),
       errorMappingInterceptor(app.log),
     ],

@@ -4,7 +4,7 @@ import { Code } from "@connectrpc/connect";
 import { EventType, type WatchDockerEventsResponse } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { docker, eventually, exitsOnSigint, newTestRun, removeTestContainers, testImage } from "../support/engine-fixtures.js";
 import { engineEventListeners } from "../support/engine-connections.js";
-import { startEngine, stopEngine } from "../support/engine-control.js";
+import { mainEngine } from "../support/engine-control.js";
 import { metric, watchersRegistered } from "../support/server-metrics.js";
 import { startTestServer, type ProtocolName, type TestServer } from "../support/test-server.js";
 
@@ -117,8 +117,8 @@ describe("WatchDockerEvents against a real engine", () => {
     await client.removeDockerContainer({ container: beforeName, force: true });
     assert.ok(await eventually(async () => watcher.events.some((e) => e.type === EventType.REMOVED)));
 
-    await stopEngine();
-    startEngine();
+    await mainEngine.stop();
+    await mainEngine.start();
 
     const afterName = run.name("after-restart");
     await client.runDockerContainer({ image: testImage, name: afterName, command: ["true"], labels: run.labels });
@@ -143,9 +143,9 @@ describe("WatchDockerEvents against a real engine", () => {
       const watcher = watch(impatient, "grpc");
       await watchersRegistered(impatient.baseUrl, 1);
       await eventually(async () => (await metric(impatient.baseUrl, "osiris_engine_event_connections_total")) === 1);
-      await stopEngine();
+      await mainEngine.stop();
       const code = await Promise.race([watcher.ended, new Promise((resolve) => setTimeout(() => resolve("still open"), 10_000))]);
-      startEngine();
+      await mainEngine.start();
       assert.equal(code, Code.Unavailable);
       const late = watch(impatient, "grpc");
       await docker.ping();

@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb.js";
-import { startEngine, stopEngine } from "../support/engine-control.js";
+import { mainEngine } from "../support/engine-control.js";
 import { rpcError } from "../support/rpc-assertions.js";
 import { runCommand, startServerProcess } from "../support/server-process.js";
 import { protocols, startTestServer, type TestServer } from "../support/test-server.js";
@@ -69,7 +69,7 @@ describe("grpc.health.v1 follows the engine", () => {
     };
     try {
       await until(Status.SERVING);
-      await stopEngine();
+      await mainEngine.stop();
       await until(Status.NOT_SERVING);
       assert.equal((await health.check({ service: "" })).status, Status.NOT_SERVING);
       assert.equal((await fetch(`${server.baseUrl}/readyz`)).status, 503);
@@ -78,7 +78,7 @@ describe("grpc.health.v1 follows the engine", () => {
       assert.equal(unavailable.code, Code.Unavailable);
       assert.ok(Date.now() - started < 2000, "answers UNAVAILABLE at once during the outage");
     } finally {
-      startEngine();
+      await mainEngine.start();
     }
     await until(Status.SERVING);
     assert.equal((await fetch(`${server.baseUrl}/readyz`)).status, 200);

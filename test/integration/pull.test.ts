@@ -11,10 +11,10 @@ import {
   registryImage,
   removeLocalImage,
   removeTestContainers,
+  testImage,
 } from "../support/engine-fixtures.js";
 import { rpcError } from "../support/rpc-assertions.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-
 
 async function imageIsLocal(reference: string): Promise<boolean> {
   return docker
@@ -24,6 +24,32 @@ async function imageIsLocal(reference: string): Promise<boolean> {
       () => true,
       () => false,
     );
+}
+
+/**
+ * Makes `reference` name a local image that differs from the registry's (the
+ * test image plus a label) and returns its id.
+ */
+async function localImageNamed(reference: string, run: ReturnType<typeof newTestRun>): Promise<string> {
+  const [repo, tag] = [reference.slice(0, reference.lastIndexOf(":")), reference.slice(reference.lastIndexOf(":") + 1)];
+  const source = await docker.createContainer({ Image: testImage, Cmd: ["true"], Labels: run.labels });
+  try {
+    const { Id } = (await source.commit({ repo, tag, changes: `LABEL osiris-test.stale=${run.id}` })) as { Id: string };
+    return Id;
+  } finally {
+    await source.remove({ force: true });
+  }
+}
+
+/** The id of the image a loopback registry holds under `reference`: its config digest. */
+async function registryImageId(reference: string): Promise<string> {
+  const [, host, repository, tag] = /^([^/]+)\/(.+):([^:/]+)$/.exec(reference)!;
+  const response = await fetch(`http://${host}/v2/${repository}/manifests/${tag}`, {
+    headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" },
+    signal: AbortSignal.timeout(10_000),
+  });
+  assert.equal(response.status, 200, `the registry holds ${reference}`);
+  return ((await response.json()) as { config: { digest: string } }).config.digest;
 }
 
 describe("RunDockerContainer pulls from registries (local registries on 127.0.0.1)", () => {
@@ -54,13 +80,22 @@ describe("RunDockerContainer pulls from registries (local registries on 127.0.0.
   });
 
   it("pulls again under ALWAYS even when the image is local", async () => {
-    const { container } = await server.client("connect-json").runDockerContainer({
-      image: registryImage,
-      pullPolicy: PullPolicy.ALWAYS,
-      command: exitsOnSigint(0),
-      labels: run.labels,
-    });
-    assert.equal(container?.state, ContainerState.RUNNING);
+    // A different image holds the registry image's name locally: only a pull puts the registry's image back under it.
+    const stale = await localImageNamed(registryImage, run);
+    try {
+      const { container } = await server.client("connect-json").runDockerContainer({
+        image: registryImage,
+        pullPolicy: PullPolicy.ALWAYS,
+        command: exitsOnSigint(0),
+        labels: run.labels,
+      });
+      assert.equal(container?.state, ContainerState.RUNNING);
+      const ran = (await docker.getContainer(container!.id).inspect()).Image;
+      assert.notEqual(ran, stale, "the container does not run the image that was local before the Run");
+      assert.equal(ran, await registryImageId(registryImage), "it runs the image the registry holds");
+    } finally {
+      await docker.getImage(stale).remove({ force: true }).catch(() => undefined);
+    }
   });
 
   it("answers NOT_FOUND for a tag the registry does not have", async () => {

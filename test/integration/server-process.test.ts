@@ -10,6 +10,7 @@ import {
   testImage,
 } from "../support/engine-fixtures.js";
 import { runCommand, startServerProcess, type ServerProcess } from "../support/server-process.js";
+import { settingsHelp } from "../../server/config.js";
 
 async function removeByName(name: string): Promise<void> {
   await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
@@ -85,12 +86,11 @@ describe("starting the server", () => {
     assert.match(result.output, /OSIRIS_LISTEN/);
   });
 
-  it("documents every setting with its default under --help", async () => {
+  it("prints the help generated from the settings declaration for --help, and exits 0 without serving", async () => {
+    // That the help covers every declared setting is test/unit/settings.test.ts's; this proves the process prints it.
     const result = await runCommand(process.execPath, ["--import", "tsx", "server/main.ts", "--help"]);
     assert.equal(result.code, 0);
-    for (const setting of ["OSIRIS_LISTEN", "DOCKER_HOST", "OSIRIS_LOG_LEVEL", "OSIRIS_TLS_CERT", "OSIRIS_READ_MAX_BYTES"]) {
-      assert.match(result.output, new RegExp(setting));
-    }
+    assert.equal(result.output, settingsHelp);
   });
 
   it("starts without an engine, warns, and answers UNAVAILABLE until one is there", async () => {

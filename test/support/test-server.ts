@@ -3,7 +3,7 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import type { FastifyInstance } from "fastify";
 import type { AddressInfo } from "node:net";
 import { buildApp, type AppConfig } from "../../server/app.js";
-import { openRunPolicy } from "../../server/containers/run-policy.js";
+import { loadConfig } from "../../server/config.js";
 import { connectEngine, defaultEngineEndpoint, type Engine } from "../../server/containers/engine.js";
 import { DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 
@@ -19,6 +19,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** Every setting at its declared default, as an empty environment gives them. */
+const defaultConfig = loadConfig({});
+
 /** A real Osiris on a real loopback port, talking to a real engine. */
 export async function startTestServer(
   engineEndpoint = process.env.DOCKER_HOST || defaultEngineEndpoint,
@@ -28,14 +31,11 @@ export async function startTestServer(
   const engine = connectEngine(engineEndpoint);
   const app = await buildApp(
     {
+      ...defaultConfig,
       logLevel: process.env.OSIRIS_TEST_LOG_LEVEL ?? "silent",
-      readMaxBytes: 4 * 1024 * 1024,
       shutdownTimeoutMs: 2000,
-      corsOrigins: [],
-      scope: "managed",
-      runPolicy: openRunPolicy,
+      // Tests call faster than any client should; the rate limit has tests of its own.
       rateLimit: { perSecond: 1000, burst: 2000 },
-      maxStreamsPerPrincipal: 100,
       ...overrides,
     },
     { engine, logStream },

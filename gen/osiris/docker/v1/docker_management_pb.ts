@@ -19,6 +19,11 @@
 //   spelled in full, as proto3 JSON defines them ("PROTOCOL_UDP"), or given
 //   as numbers. Binary requests may carry fields this server does not know;
 //   they are ignored, so older servers accept newer clients.
+// - UNAUTHENTICATED / PERMISSION_DENIED: credentials are missing or wrong,
+//   the caller's role may not call the RPC, or the request names a host
+//   (Host, :authority) the server does not answer to.
+// - RESOURCE_EXHAUSTED: the caller is over a limit: calls per second, open
+//   streams or unary calls in flight per principal, or the request size.
 // - UNAVAILABLE: the Docker engine cannot be reached
 //   ("Docker engine unreachable at <endpoint>"). Safe to retry.
 // - CANCELED / DEADLINE_EXCEEDED: the client gave up. Any engine work the
@@ -1976,7 +1981,9 @@ export const DockerService: GenService<{
    * - NOT_FOUND: no such container.
    * - FAILED_PRECONDITION: `Container already running: "<container>"`, unless
    *   `ignore_already_running` is set; or the container cannot start (for
-   *   example its host port is taken).
+   *   example its host port is taken); or it has a writable bind mount, which
+   *   only an older Osiris made and which is never started again (remove it
+   *   and run it anew).
    *
    * @generated from rpc osiris.docker.v1.DockerService.StartDockerContainer
    */
@@ -1993,7 +2000,8 @@ export const DockerService: GenService<{
    *
    * Errors:
    * - NOT_FOUND: no such container.
-   * - FAILED_PRECONDITION: the container cannot start again.
+   * - FAILED_PRECONDITION: the container cannot start again, or it has a
+   *   writable bind mount (see StartDockerContainer).
    *
    * @generated from rpc osiris.docker.v1.DockerService.RestartDockerContainer
    */
