@@ -3,8 +3,8 @@
 // interceptors. bench/scenarios/throughput.ts compares Osiris against it.
 import http2 from "node:http2";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { EngineMonitor } from "../server/containers/engine-monitor.js";
-import { connectEngine } from "../server/containers/engine.js";
+import { EngineMonitor } from "../server/containers/engine/engine-monitor.js";
+import { connectEngine } from "../server/containers/engine/dockerode-engine-client.js";
 import { healthHandlers } from "../server/rpc/health-service.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 

@@ -1,25 +1,25 @@
-import { Code, ConnectError } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { pino } from "pino";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerFactory } from "fastify";
 import type { Config } from "./config.js";
-import { ContainerLifecycle } from "./containers/container-lifecycle.js";
-import { ContainerService } from "./containers/container-service.js";
-import { defaultEventHubOptions, EventHub } from "./containers/event-hub.js";
-import type { Engine } from "./containers/engine.js";
-import { newInstanceId } from "./containers/labels.js";
+import { Containers } from "./containers/containers.js";
+import type { EngineClient } from "./containers/engine/engine-client.js";
+import { timedEngineClient } from "./containers/engine/timed-engine-client.js";
+import { defaultEventHubOptions, EventHub } from "./containers/events/event-hub.js";
+import { newInstanceId } from "./containers/grammar/labels.js";
+import { AbandonedRunSweep, type AbandonedRunSweepOptions } from "./containers/operations/abandoned-run-sweep.js";
 import { registerBrowserOrigins } from "./browser-origins.js";
 import { registerHostCheck } from "./host-check.js";
 import { registerDeadlineClamp } from "./deadline-clamp.js";
 import { createDualProtocolServer, type FaultLog } from "./listen.js";
-import { EngineMonitor } from "./containers/engine-monitor.js";
-import { observeEngineCalls } from "./containers/engine-calls.js";
+import { EngineMonitor } from "./containers/engine/engine-monitor.js";
 import { Metrics } from "./observability/metrics.js";
 import { telemetryInterceptor } from "./observability/telemetry.js";
 import { registerProbes } from "./probes.js";
 import { classifyDecodeFailures } from "./rpc/decode-errors.js";
+import { refusal } from "./rpc/errors.js";
 import { errorMappingInterceptor, routes, streamLifetimeInterceptor } from "./rpc/routes.js";
 import { accessControlInterceptor } from "./security/access-control.js";
 import { clientCertificateContext } from "./security/client-certificate.js";
@@ -29,11 +29,14 @@ import { frontDoorInterceptor, rateLimitInterceptor, remoteAddressKey, remoteAdd
 import { streamLimitInterceptor } from "./security/stream-limit.js";
 
 export interface AppDependencies {
-  engine: Engine;
+  /** The Docker engine: `connectEngine(endpoint)` for a real one, or any other EngineClient (a fake in tests). */
+  engine: EngineClient;
   /** Where logs go; standard output when unset. Tests capture it. */
   logStream?: { write(line: string): void };
   /** Labels (io.osiris.instance) the containers this app creates; a fresh random id when unset. */
   instanceId?: string;
+  /** Sweeps the engine for abandoned runs while the app listens (see AbandonedRunSweep); no sweep when unset. */
+  abandonedRunSweep?: AbandonedRunSweepOptions;
 }
 
 export type AppConfig = Pick<
@@ -75,7 +78,7 @@ function requestDigestKey(config: AppConfig, log: FastifyInstance["log"]): Buffe
 /** The Fastify app with every route registered; it does not listen, so tests can use it directly. */
 export async function buildApp(
   config: AppConfig,
-  { engine, logStream, instanceId = newInstanceId() }: AppDependencies,
+  { engine: untimedEngine, logStream, instanceId = newInstanceId(), abandonedRunSweep }: AppDependencies,
 ): Promise<FastifyInstance> {
   // Fastify makes the server before the app, so the server's log reaches the app's logger late.
   let serverLog: FaultLog | undefined;
@@ -96,27 +99,32 @@ export async function buildApp(
   }) as unknown as FastifyInstance;
   serverLog = app.log;
   if (!logStream) app.addHook("onClose", async () => standardOutput.flushSync());
-  const containers = new ContainerService(engine, app.log, {
+  const metrics = new Metrics();
+  const engine = timedEngineClient(untimedEngine, (operation, seconds, outcome) => metrics.engineSeconds.observe({ operation, outcome }, seconds));
+  const containers = new Containers(engine, app.log, {
     scope: config.scope,
     policy: config.runPolicy,
     instanceId,
     requestDigestKey: requestDigestKey(config, app.log),
+    onContainerStarted: () => metrics.containersStarted.inc(),
   });
-  const lifecycle = new ContainerLifecycle(engine, containers, config.scope);
+  if (abandonedRunSweep) {
+    const sweep = new AbandonedRunSweep(containers, app.log, abandonedRunSweep);
+    app.addHook("onListen", async () => sweep.start());
+    app.addHook("onClose", () => sweep.stop());
+  }
   const events = new EventHub(engine, {
     ...defaultEventHubOptions,
     scope: config.scope,
     reconnectWindowMs: config.eventReconnectWindowMs,
   });
-  const metrics = new Metrics();
   metrics.observeEventHub(events);
-  observeEngineCalls(engine, (operation, seconds, outcome) => metrics.engineSeconds.observe({ operation, outcome }, seconds));
   const monitor = new EngineMonitor(engine);
   await monitor.start();
   // Long-lived streams end when closing starts; unary calls get the grace period.
   const shutdown = new AbortController();
   app.addHook("preClose", async () => {
-    shutdown.abort(new ConnectError("Osiris is shutting down; call again on another instance", Code.Unavailable));
+    shutdown.abort(refusal("shutting-down", "Osiris is shutting down; call again on another instance"));
     monitor.stop();
   });
   registerHostCheck(app, config.allowedHosts);
@@ -126,15 +134,25 @@ export async function buildApp(
   app.get("/metrics", async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
-  // connect-es links every in-flight call's signal to one shutdown signal made
-  // here, one listener per call; past ten calls Node would warn of a leak.
-  setMaxListeners(100_000);
+  // Unary calls in flight when closing starts get the grace period, then end
+  // with UNAVAILABLE. connect-es links every call's signal to this one, one
+  // listener per call: its limit is raised (past ten, Node would warn of a
+  // leak), and only its own, not the process-wide default. Made here rather
+  // than by connect-fastify (shutdownTimeoutMs), which keeps its signal to itself.
+  const callsShutdown = new AbortController();
+  setMaxListeners(100_000, callsShutdown.signal);
+  app.addHook("preClose", async () => {
+    setTimeout(
+      () => callsShutdown.abort(refusal("shutting-down", "Osiris is shutting down; retry on another instance")),
+      config.shutdownTimeoutMs,
+    );
+  });
   app.addHook("onRequest", (_request, reply, done) => {
     failStalledWriteOnClose(reply.raw);
     done();
   });
   await app.register(fastifyConnectPlugin, {
-    routes: routes({ containers, lifecycle, events, monitor, shutdown: shutdown.signal }),
+    routes: routes({ containers, events, monitor, shutdown: shutdown.signal }),
     // Outermost first: audit sees the final code of every call, including refusals;
     // callers without valid credentials are rate-limited before anything else reads their call.
     interceptors: [
@@ -164,8 +182,7 @@ export async function buildApp(
     // the loopback and LAN links Osiris serves, gzip costs more CPU than the
     // bytes it saves (a 200 MB log follow ran at two thirds of the speed).
     compressMinBytes: Number.MAX_SAFE_INTEGER,
-    shutdownTimeoutMs: config.shutdownTimeoutMs,
-    shutdownError: new ConnectError("Osiris is shutting down; retry on another instance", Code.Unavailable),
+    shutdownSignal: callsShutdown.signal,
   });
   return app;
 }

@@ -1,6 +1,8 @@
 import fastifyCors from "@fastify/cors";
 import { cors as connectCors } from "@connectrpc/connect";
 import type { FastifyInstance } from "fastify";
+import { sendConnectError } from "./rpc/error-mapping.js";
+import { refusal } from "./rpc/errors.js";
 
 /**
  * Browsers may call Osiris only from configured origins. Docker warns that a
@@ -8,16 +10,29 @@ import type { FastifyInstance } from "fastify";
  * Origin that is not on the list is refused outright, not merely left without
  * CORS headers, so a "simple" cross-site POST cannot reach a handler either.
  * Clients that are not browsers send no Origin and are unaffected.
+ *
+ * The read-only RPCs also answer GET, and a browser sends no Origin on a GET
+ * another page makes without CORS (an <img>, a <script>): such a request is
+ * known by the Sec-Fetch-Site header browsers add to every request, and is
+ * refused too. The page could not read the answer, but it could still make
+ * calls, for example hold WaitDockerContainer slots.
  */
 export async function registerBrowserOrigins(app: FastifyInstance, allowedOrigins: readonly string[]): Promise<void> {
   const allowed = new Set(allowedOrigins);
   app.addHook("onRequest", async (request, reply) => {
     const origin = request.headers.origin;
-    if (origin === undefined || allowed.has(origin)) return;
-    await reply
-      .code(403)
-      .header("content-type", "application/json")
-      .send({ code: "permission_denied", message: `Origin not allowed: ${JSON.stringify(origin)}; see OSIRIS_CORS_ORIGINS` });
+    if (origin === undefined) {
+      const site = request.headers["sec-fetch-site"];
+      if (site !== "cross-site" && site !== "same-site") return;
+      await sendConnectError(
+        request,
+        reply,
+        refusal("origin-not-allowed", `A browser request from another site must send its Origin (Sec-Fetch-Site: ${site}); call with fetch() from a page in OSIRIS_CORS_ORIGINS`),
+      );
+      return;
+    }
+    if (allowed.has(origin)) return;
+    await sendConnectError(request, reply, refusal("origin-not-allowed", `Origin not allowed: ${JSON.stringify(origin)}; see OSIRIS_CORS_ORIGINS`));
   });
   if (allowed.size === 0) return;
   await app.register(fastifyCors, {

@@ -1,6 +1,7 @@
-import { Code } from "@connectrpc/connect";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { isIP } from "node:net";
+import { sendConnectError } from "./rpc/error-mapping.js";
+import { refusal } from "./rpc/errors.js";
 
 /**
  * Refuses requests addressed to a host name Osiris does not answer to, against
@@ -29,17 +30,20 @@ export function registerHostCheck(app: FastifyInstance, allowedHosts: readonly s
     // Node's TLS server with HTTP/1.1 fallback does not check it, and
     // connect-node would fail on it deep inside, answering 200 with no body.
     if (authorities.length === 0) {
-      await refuse(request, reply, "The request names no host: send a Host header (HTTP/1.1) or :authority (HTTP/2)", Code.InvalidArgument);
+      await sendConnectError(request, reply, refusal("host-missing", "The request names no host: send a Host header (HTTP/1.1) or :authority (HTTP/2)"));
       return;
     }
     if (allowed.size === 0 && !arrivedOnLoopback(request)) return;
     for (const authority of authorities) {
       const name = hostName(authority);
       if (name !== undefined && (isIP(name) !== 0 || isLocalhost(name) || allowed.has(name))) continue;
-      await refuse(
+      await sendConnectError(
         request,
         reply,
-        `Host ${JSON.stringify(authority.slice(0, 200))} is not a name this server answers to; address it by IP address or localhost, or add the name to OSIRIS_ALLOWED_HOSTS`,
+        refusal(
+          "host-not-allowed",
+          `Host ${JSON.stringify(authority.slice(0, 200))} is not a name this server answers to; address it by IP address or localhost, or add the name to OSIRIS_ALLOWED_HOSTS`,
+        ),
       );
       return;
     }
@@ -73,27 +77,4 @@ function arrivedOnLoopback(request: FastifyRequest): boolean {
   }
   if (address === undefined) return true;
   return address === "::1" || /^(::ffff:)?127\./i.test(address);
-}
-
-/**
- * PERMISSION_DENIED (HTTP 403), not 421 Misdirected Request: the caller is
- * refused for where it sent the request, and sending it again unchanged will
- * never succeed, which is what PERMISSION_DENIED tells a client; Connect has
- * no code for 421 and would report UNKNOWN. gRPC and gRPC-Web read the status
- * from a "trailers-only" answer (HTTP 200, grpc-status in the headers); any
- * other caller (Connect, curl, a browser) gets 403 and Connect's JSON error.
- */
-async function refuse(request: FastifyRequest, reply: FastifyReply, message: string, code = Code.PermissionDenied): Promise<void> {
-  const contentType = /^application\/grpc(-web(-text)?)?(?=$|[+;])[^;]*/i.exec(request.headers["content-type"] ?? "")?.[0];
-  if (contentType !== undefined) {
-    await reply
-      .code(200)
-      .header("content-type", contentType)
-      .header("grpc-status", String(code))
-      .header("grpc-message", encodeURIComponent(message))
-      .send();
-    return;
-  }
-  const [status, name] = code === Code.InvalidArgument ? [400, "invalid_argument"] : [403, "permission_denied"];
-  await reply.code(status).header("content-type", "application/json").send({ code: name, message });
 }

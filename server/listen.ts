@@ -53,6 +53,13 @@ const http1DiscardLimitBytes = 16 * 1024 * 1024;
 const http1DiscardLimitMs = 5_000;
 
 /**
+ * Requests an HTTP/1.1 client may send ahead of its answers before the
+ * connection is closed. Pipelining clients are rare (browsers and curl do not
+ * pipeline), and those that do keep a handful in flight.
+ */
+const maxPipelinedRequests = 64;
+
+/**
  * A client that opens a connection and does not finish its preface, headers
  * or TLS handshake is dropped after this long (Node's TLS default is 120 s).
  */
@@ -84,21 +91,29 @@ export function createDualProtocolServer(fastifyHandler: RequestHandler, options
   );
   // Cleartext only: with TLS, Node's secure server checks its own headersTimeout.
   const headersDeadline = tlsFiles ? undefined : new HeadersDeadline(prefaceTimeoutMs);
+  const pipelines = new OneExchangeAtATime();
   const handler: RequestHandler = (request, response) => {
-    contain("tracking a request", () => {
-      // The stream's own "finish" (our side ended), not the response's, which
-      // Node's HTTP/2 compat layer emits only once the whole stream closes.
-      if ("stream" in response) {
-        response.stream.once("finish", contain("discarding an unread body", () => discardUnreadBody(request)));
-      } else {
+    const serve = contain("handling a request", () => fastifyHandler(request, response), () => response.destroy());
+    contain(
+      "tracking a request",
+      () => {
+        // The stream's own "finish" (our side ended), not the response's, which
+        // Node's HTTP/2 compat layer emits only once the whole stream closes.
+        if ("stream" in response) {
+          response.stream.once("finish", contain("discarding an unread body", () => discardUnreadBody(request)));
+          serve();
+          return;
+        }
         // HTTP/2 streams are counted by their session; HTTP/1.1 exchanges here.
         const socket = request.socket as net.Socket;
         keepRequestWholeOnEarlyReturn(request as http.IncomingMessage);
         const ended = [connections.requestStartedOn(socket), headersDeadline?.requestStartedOn(socket)];
+        // Followed before it is served: Node may emit "prefinish" within the handler's call.
         followHttp1Exchange(request as http.IncomingMessage, response, socket, () => ended.forEach((end) => end?.()), contain);
-      }
-    })();
-    contain("handling a request", () => fastifyHandler(request, response), () => response.destroy())();
+        ended.push(pipelines.join(socket, serve));
+      },
+      () => response.destroy(),
+    )();
   };
   const trackSession = contain("tracking an HTTP/2 session", (session: http2.ServerHttp2Session) => connections.attachSession(session));
   if (tlsFiles) {
@@ -330,6 +345,65 @@ function keepRequestWholeOnEarlyReturn(request: http.IncomingMessage): void {
     writable: true,
     value: () => request.iterator({ destroyOnReturn: false }),
   });
+}
+
+/**
+ * Serves the requests of one HTTP/1.1 connection one at a time: the next
+ * starts once the exchange before it has ended (answer out, body read or
+ * discarded), as nginx and Go's net/http do. Node emits every pipelined
+ * request at once, and so ran them side by side: one write of a hundred
+ * pipelined `GET /metrics` from a client that never read made the server
+ * render a hundred scrapes in one event-loop turn, and every other
+ * connection waited the better part of a second for its next answer. RFC
+ * 9112, section 9.3.2, allows parallel processing only of safe methods, and
+ * our RPCs are POSTs. A client that does not read its answers now holds up
+ * only itself: its next request is not started until the answer before it
+ * was taken by the socket.
+ */
+class OneExchangeAtATime {
+  /** Per connection, the exchange being served first, then those waiting their turn. */
+  private readonly lines = new WeakMap<net.Socket, (() => void)[]>();
+
+  /**
+   * Calls `serve` now, or once the exchanges before it on `socket` have
+   * ended; call the result once this one has. A connection that would have
+   * more than `maxPipelinedRequests` waiting is closed instead.
+   */
+  join(socket: net.Socket, serve: () => void): () => void {
+    let line = this.lines.get(socket);
+    if (!line) {
+      line = [];
+      this.lines.set(socket, line);
+    }
+    if (socket.destroyed || line.length > maxPipelinedRequests) {
+      // Node goes on parsing what the client sent, whether or not anything is
+      // answered; without a bound, requests pipelined behind a log follow
+      // would pile up in memory. A client that pipelines must be ready to
+      // send again what a closed connection left unanswered (RFC 9112, 9.3.2).
+      socket.destroy();
+      line.length = 0;
+      this.lines.delete(socket);
+      return () => undefined;
+    }
+    const own = line;
+    // A function of its own, so that the same handler twice is two turns.
+    const turn = () => serve();
+    own.push(turn);
+    if (own.length === 1) turn();
+    return () => {
+      const at = own.indexOf(turn);
+      if (at === -1) return;
+      own.splice(at, 1);
+      // A request that never had its turn ends only with its connection.
+      if (at !== 0) return;
+      if (socket.destroyed) own.length = 0;
+      if (own.length === 0) {
+        if (this.lines.get(socket) === own) this.lines.delete(socket);
+        return;
+      }
+      own[0]!();
+    };
+  }
 }
 
 /**

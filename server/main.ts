@@ -1,8 +1,7 @@
 import { buildApp } from "./app.js";
 import { ConfigError, loadConfig, settingsHelp } from "./config.js";
-import { AbandonedRunSweep } from "./containers/abandoned-run-sweep.js";
-import { connectEngine } from "./containers/engine.js";
-import { newInstanceId } from "./containers/labels.js";
+import { connectEngine } from "./containers/engine/dockerode-engine-client.js";
+import { newInstanceId } from "./containers/grammar/labels.js";
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.stdout.write(settingsHelp);
@@ -20,11 +19,12 @@ try {
 
 const engine = connectEngine(config.engineEndpoint);
 const instanceId = newInstanceId();
-const app = await buildApp(config, { engine, instanceId });
+// The app sweeps away what a killed process (this one's predecessor, or another replica) left half-done.
+const app = await buildApp(config, { engine, instanceId, abandonedRunSweep: config.abandonedRuns });
 app.log.info({ instance: instanceId }, "containers this process creates carry the label io.osiris.instance with this id");
 
 try {
-  await engine.docker.ping();
+  await engine.ping();
   app.log.info({ engine: engine.endpoint }, "Docker engine answers");
 } catch {
   // Serving anyway lets clients get a precise UNAVAILABLE instead of a refused connection.
@@ -41,13 +41,8 @@ if (!config.tokens) {
   );
 }
 
-// Clears what a killed process (this one's predecessor, or another replica) left half-done.
-const sweep = new AbandonedRunSweep(engine, app.log, config.abandonedRuns);
-app.addHook("onClose", () => sweep.stop());
-
 const { host, port } = config.listen;
 await app.listen({ host, port });
-sweep.start();
 
 let closing = false;
 for (const signal of ["SIGTERM", "SIGINT"] as const) {

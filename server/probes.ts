@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { EngineMonitor } from "./containers/engine-monitor.js";
+import type { EngineMonitor } from "./containers/engine/engine-monitor.js";
 
 /**
  * Plain HTTP probes for load balancers and Kubernetes: /healthz says the

@@ -88,6 +88,20 @@ export class RequestIdReusedError extends Error {
   }
 }
 
+/**
+ * A request the operator's settings forbid; `rule` is the setting (or built-in
+ * rule) that forbids it: the run policy, the bind-mount checks, OSIRIS_SCOPE.
+ */
+export class PolicyViolationError extends Error {
+  constructor(
+    readonly rule: string,
+    problem: string,
+  ) {
+    super(`Refused by policy ${rule}: ${problem}`);
+    this.name = "PolicyViolationError";
+  }
+}
+
 /** OSIRIS_MAX_MANAGED_CONTAINERS is reached: a quota on the engine's state, not a fault of the request. */
 export class ContainerCapReachedError extends Error {
   constructor(

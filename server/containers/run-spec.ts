@@ -1,4 +1,4 @@
-import type { ImageReference } from "./image-reference.js";
+import type { ImageReference } from "./grammar/image-reference.js";
 
 /** A validated request to run a container. Everything here is already checked. */
 export interface RunSpec {

@@ -3,6 +3,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { StopDockerContainerResponse } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { principalKey } from "../security/access-control.js";
 import { refusedAtFrontDoorKey } from "../security/rate-limit.js";
+import { abandonedCode, onStreamEnd, type StreamEnd } from "../rpc/stream-end.js";
 import type { Metrics } from "./metrics.js";
 
 export interface RequestLog {
@@ -76,9 +77,9 @@ export function telemetryInterceptor(log: RequestLog, metrics: Metrics): Interce
       metrics.activeStreams.inc({ method });
       return {
         ...response,
-        message: observeStream(response.message, (code) => {
+        message: onStreamEnd(response.message, (end) => {
           metrics.activeStreams.dec({ method });
-          finish(code);
+          finish(streamCode(end, request.signal));
         }),
       };
     } catch (error) {
@@ -91,22 +92,14 @@ export function telemetryInterceptor(log: RequestLog, metrics: Metrics): Interce
 }
 
 function countContainers(metrics: Metrics, method: string, message: unknown): void {
-  if (method === "RunDockerContainer") metrics.containersStarted.inc();
+  // Runs are counted where a container is started (buildApp's onContainerStarted): a retried Run finds one, it starts none.
   if (method === "StopDockerContainer" && !(message as StopDockerContainerResponse).alreadyStopped) {
     metrics.containersStopped.inc();
   }
 }
 
-async function* observeStream<T>(messages: AsyncIterable<T>, done: (code: string) => void): AsyncIterable<T> {
-  // A stream the client abandons is neither completed nor failed: it was canceled.
-  let code = Code[Code.Canceled];
-  try {
-    yield* messages;
-    code = "OK";
-  } catch (error) {
-    code = Code[ConnectError.from(error).code];
-    throw error;
-  } finally {
-    done(code);
-  }
+/** The code a stream is accounted with, as a unary call's: "OK" or the name of its Connect code. */
+function streamCode(end: StreamEnd, signal: AbortSignal): string {
+  if (end.how === "completed") return "OK";
+  return Code[end.how === "failed" ? ConnectError.from(end.error).code : abandonedCode(signal)];
 }

@@ -1,39 +1,9 @@
 import { create } from "@bufbuild/protobuf";
 import { TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
-import type { ContainerInfo, ContainerStateName, HealthState } from "../containers/container-info.js";
-import { clientVisibleLabels } from "../containers/labels.js";
-import {
-  ContainerSchema,
-  ContainerState,
-  HealthStatus,
-  PortMappingSchema,
-  Protocol,
-  type Container,
-} from "../../gen/osiris/docker/v1/docker_management_pb.js";
-
-export const containerStates: Record<ContainerStateName, ContainerState> = {
-  created: ContainerState.CREATED,
-  running: ContainerState.RUNNING,
-  paused: ContainerState.PAUSED,
-  restarting: ContainerState.RESTARTING,
-  removing: ContainerState.REMOVING,
-  exited: ContainerState.EXITED,
-  dead: ContainerState.DEAD,
-  unknown: ContainerState.UNSPECIFIED,
-};
-
-export const healthStatuses: Record<HealthState, HealthStatus> = {
-  none: HealthStatus.UNSPECIFIED,
-  starting: HealthStatus.STARTING,
-  healthy: HealthStatus.HEALTHY,
-  unhealthy: HealthStatus.UNHEALTHY,
-};
-
-const protocols: Record<string, Protocol> = {
-  tcp: Protocol.TCP,
-  udp: Protocol.UDP,
-  sctp: Protocol.SCTP,
-};
+import type { ContainerInfo } from "../containers/container-info.js";
+import { clientVisibleLabels } from "../containers/grammar/labels.js";
+import { ContainerSchema, PortMappingSchema, Protocol, type Container } from "../../gen/osiris/docker/v1/docker_management_pb.js";
+import { containerStates, healthStatuses, protocols } from "./enums.js";
 
 export function containerMessage(info: ContainerInfo): Container {
   return create(ContainerSchema, {
@@ -41,7 +11,7 @@ export function containerMessage(info: ContainerInfo): Container {
     name: info.name,
     image: info.image,
     imageId: info.imageId,
-    state: containerStates[info.state],
+    state: containerStates.toProto(info.state),
     exitCode: info.exitCode,
     oomKilled: info.oomKilled,
     ports: info.ports.map((port) =>
@@ -49,7 +19,7 @@ export function containerMessage(info: ContainerInfo): Container {
         containerPort: port.containerPort,
         hostPort: port.hostPort,
         hostIp: port.hostIp,
-        protocol: protocols[port.protocol] ?? Protocol.UNSPECIFIED,
+        protocol: protocols.toProtoIfKnown(port.protocol) ?? Protocol.UNSPECIFIED,
       }),
     ),
     labels: clientVisibleLabels(info.labels),
@@ -58,7 +28,7 @@ export function containerMessage(info: ContainerInfo): Container {
     finishedAt: timestampFromRfc3339(info.finishedAt),
     error: info.error,
     restartCount: info.restartCount,
-    health: healthStatuses[info.health],
+    health: healthStatuses.toProto(info.health),
   });
 }
 

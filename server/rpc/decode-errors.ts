@@ -5,7 +5,7 @@
 import { create, type DescEnum, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
-import type { FieldViolation } from "./request-validation.js";
+import type { FieldViolation } from "./requests/violations.js";
 
 /**
  * A request gate: runs for every call, before its body is read. On any

@@ -1,10 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import type { ContainerLifecycle } from "../containers/container-lifecycle.js";
-import type { ContainerService } from "../containers/container-service.js";
-import type { EventHub } from "../containers/event-hub.js";
-import { AsyncQueue } from "../containers/async-queue.js";
-import type { PullProgress } from "../containers/image-puller.js";
+import type { Containers, PullProgress } from "../containers/containers.js";
+import type { EventHub } from "../containers/events/event-hub.js";
+import { AsyncQueue } from "../containers/events/async-queue.js";
 import {
   DockerService,
   GetDockerContainerResponseSchema,
@@ -19,21 +17,20 @@ import {
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { containerMessage } from "./container-message.js";
 import { eventMessage, logMessage } from "./stream-messages.js";
-import {
-  containerReference,
-  eventFilterFromRequest,
-  listQueryFromRequest,
-  logQueryFromRequest,
-  pullImageReference,
-  restartRequest,
-  waitRequest,
-} from "./lifecycle-requests.js";
 import { encodePageToken } from "./page-token.js";
-import { registryCredentials, runSpecFromRequest, stopSpecFromRequest } from "./request-validation.js";
+import { containerReferenceFromRequest } from "./requests/container-reference.js";
+import { eventFilterFromRequest } from "./requests/events-request.js";
+import { listQueryFromRequest } from "./requests/list-request.js";
+import { logQueryFromRequest } from "./requests/logs-request.js";
+import { imageToPullFromRequest } from "./requests/pull-request.js";
+import { registryCredentials } from "./requests/registry-credentials.js";
+import { restartArgumentsFromRequest } from "./requests/restart-request.js";
+import { runSpecFromRequest } from "./requests/run-request.js";
+import { stopSpecFromRequest } from "./requests/stop-request.js";
+import { waitArgumentsFromRequest } from "./requests/wait-request.js";
 
 export interface DockerServiceDependencies {
-  containers: ContainerService;
-  lifecycle: ContainerLifecycle;
+  containers: Containers;
   events: EventHub;
   /** Fires when the server starts closing, with the UNAVAILABLE error open streams end with. */
   shutdown: AbortSignal;
@@ -42,7 +39,6 @@ export interface DockerServiceDependencies {
 /** Translates between the wire and the container layer; errors are mapped by the router's interceptor. */
 export function dockerServiceHandlers({
   containers,
-  lifecycle,
   events,
   shutdown,
 }: DockerServiceDependencies): ServiceImpl<typeof DockerService> {
@@ -52,7 +48,7 @@ export function dockerServiceHandlers({
 
   return {
     async runDockerContainer(request, context) {
-      const result = await containers.runContainer(runSpecFromRequest(request), context.signal);
+      const result = await containers.run(runSpecFromRequest(request), context.signal);
       return create(RunDockerContainerResponseSchema, {
         container: containerMessage(result.container),
         warnings: result.warnings,
@@ -60,7 +56,7 @@ export function dockerServiceHandlers({
     },
 
     async stopDockerContainer(request, context) {
-      const result = await containers.stopContainer(stopSpecFromRequest(request), context.signal);
+      const result = await containers.stop(stopSpecFromRequest(request), context.signal);
       return create(StopDockerContainerResponseSchema, {
         container: containerMessage(result.container),
         alreadyStopped: result.alreadyStopped,
@@ -68,13 +64,13 @@ export function dockerServiceHandlers({
     },
 
     async getDockerContainer(request, context) {
-      const container = await lifecycle.get(containerReference(request), context.signal);
+      const container = await containers.get(containerReferenceFromRequest(request), context.signal);
       return create(GetDockerContainerResponseSchema, { container: containerMessage(container) });
     },
 
     async listDockerContainers(request, context) {
       const query = listQueryFromRequest(request);
-      const page = await lifecycle.list(query, context.signal);
+      const page = await containers.list(query, context.signal);
       return create(ListDockerContainersResponseSchema, {
         containers: page.containers.map(containerMessage),
         nextPageToken: page.next ? encodePageToken(page.next, query) : "",
@@ -82,7 +78,7 @@ export function dockerServiceHandlers({
     },
 
     async startDockerContainer(request, context) {
-      const result = await lifecycle.start(containerReference(request), request.ignoreAlreadyRunning, context.signal);
+      const result = await containers.start(containerReferenceFromRequest(request), request.ignoreAlreadyRunning, context.signal);
       return create(StartDockerContainerResponseSchema, {
         container: containerMessage(result.container),
         alreadyRunning: result.alreadyRunning,
@@ -90,14 +86,14 @@ export function dockerServiceHandlers({
     },
 
     async restartDockerContainer(request, context) {
-      const { container: reference, timeoutSeconds } = restartRequest(request);
-      const container = await lifecycle.restart(reference, timeoutSeconds, context.signal);
+      const { container: reference, timeoutSeconds } = restartArgumentsFromRequest(request);
+      const container = await containers.restart(reference, timeoutSeconds, context.signal);
       return create(RestartDockerContainerResponseSchema, { container: containerMessage(container) });
     },
 
     async removeDockerContainer(request, context) {
-      const result = await lifecycle.remove(
-        containerReference(request),
+      const result = await containers.remove(
+        containerReferenceFromRequest(request),
         { force: request.force, removeVolumes: request.removeVolumes, ignoreNotFound: request.ignoreNotFound },
         context.signal,
       );
@@ -105,14 +101,14 @@ export function dockerServiceHandlers({
     },
 
     async waitDockerContainer(request, context) {
-      const { container, condition } = waitRequest(request);
-      const result = await lifecycle.wait(container, condition, context.signal);
+      const { container, condition } = waitArgumentsFromRequest(request);
+      const result = await containers.wait(container, condition, context.signal);
       return create(WaitDockerContainerResponseSchema, result);
     },
 
     async *streamDockerContainerLogs(request, context) {
       const query = logQueryFromRequest(request);
-      for await (const chunk of lifecycle.logs(query, untilShutdown(context))) yield logMessage(chunk);
+      for await (const chunk of containers.logs(query, untilShutdown(context))) yield logMessage(chunk);
     },
 
     watchDockerEvents(request, context) {
@@ -120,10 +116,10 @@ export function dockerServiceHandlers({
     },
 
     async *pullDockerImage(request, context) {
-      const image = pullImageReference(request);
+      const image = imageToPullFromRequest(request);
       const credentials = registryCredentials(request.registryAuth);
       const progress = new AsyncQueue<PullProgress>();
-      const pulled = containers.pullImage(image, credentials, context.signal, (step) => progress.push(step));
+      const pulled = containers.pull(image, credentials, context.signal, (step) => progress.push(step));
       pulled.then(
         () => progress.end(),
         (error: unknown) => progress.fail(error),

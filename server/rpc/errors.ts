@@ -16,19 +16,58 @@ import {
   EngineUnavailableError,
   HostPortAllocatedError,
   ImageNotFoundError,
+  PolicyViolationError,
   RegistryAuthError,
   RegistryUnavailableError,
   RequestIdReusedError,
   VolumeNotOwnedError,
   WatcherTooSlowError,
 } from "../containers/errors.js";
-import { PolicyViolationError } from "../containers/run-policy.js";
+import { RefusalError, type RefusalKind } from "../refusals.js";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { classifyDecodeFailure } from "./decode-errors.js";
-import { InvalidRequestError, type FieldViolation } from "./request-validation.js";
+import { InvalidRequestError, type FieldViolation } from "./requests/violations.js";
 
 export interface ErrorLog {
   error(fields: object, message: string): void;
+}
+
+/** Every refusal's code; a new kind without one does not compile. */
+const refusalCodes = {
+  "credentials-missing": Code.Unauthenticated,
+  "credentials-invalid": Code.Unauthenticated,
+  "role-insufficient": Code.PermissionDenied,
+  "rate-limited": Code.ResourceExhausted,
+  "too-many-streams": Code.ResourceExhausted,
+  "too-many-calls-in-flight": Code.ResourceExhausted,
+  // PERMISSION_DENIED (HTTP 403), not 421 Misdirected Request for a host: the
+  // caller is refused for where it sent the request, or from where, and
+  // sending it again unchanged will never succeed, which is what
+  // PERMISSION_DENIED tells a client; Connect has no code for 421 and would report UNKNOWN.
+  "origin-not-allowed": Code.PermissionDenied,
+  "host-not-allowed": Code.PermissionDenied,
+  // RFC 9112 section 3.2: an HTTP/1.1 request without Host is answered 400.
+  "host-missing": Code.InvalidArgument,
+  "unknown-service": Code.NotFound,
+  "shutting-down": Code.Unavailable,
+} satisfies Record<RefusalKind, Code>;
+
+/**
+ * A refusal as the client sees it. For the layers that answer outside the
+ * error-mapping interceptor: the security interceptors (which run before it),
+ * the HTTP hooks, and the shutdown signals connect-es aborts calls with.
+ */
+export function refusal(kind: RefusalKind, message: string): ConnectError {
+  return refused(new RefusalError(kind, message));
+}
+
+function refused(error: RefusalError): ConnectError {
+  return new ConnectError(error.message, refusalCodes[error.kind], undefined, undefined, error);
+}
+
+/** A call the client ended (closed the stream, reset the connection, canceled): nothing failed here. */
+export function clientCanceledError(): ConnectError {
+  return new ConnectError("The client canceled the call or closed its connection", Code.Canceled);
 }
 
 export function toConnectError(error: unknown, log: ErrorLog): ConnectError {
@@ -37,6 +76,7 @@ export function toConnectError(error: unknown, log: ErrorLog): ConnectError {
     classifyDecodeFailure(error);
     return error;
   }
+  if (error instanceof RefusalError) return refused(error);
   if (error instanceof InvalidRequestError) return invalidArgument(error.message, error.violations);
   if (error instanceof AmbiguousContainerReferenceError) {
     return invalidArgument(error.message, [{ field: "container", description: "matches more than one container; give more characters of the id, or the name" }]);
@@ -48,7 +88,7 @@ export function toConnectError(error: unknown, log: ErrorLog): ConnectError {
   if (error instanceof Error && error.name === "AbortError") {
     // The call's signal fired without a reason of its own: over HTTP/1.1 that is
     // the client closing its connection (HTTP/2 says CANCEL). Not a failure here.
-    return new ConnectError("The client canceled the call or closed its connection", Code.Canceled);
+    return clientCanceledError();
   }
   const code = codeFor(error);
   if (code !== undefined) return new ConnectError((error as Error).message, code);

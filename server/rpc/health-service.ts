@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import type { EngineMonitor } from "../containers/engine-monitor.js";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { EngineMonitor } from "../containers/engine/engine-monitor.js";
 import {
   Health,
   HealthCheckResponse_ServingStatus as ServingStatus,
@@ -8,6 +8,7 @@ import {
   HealthListResponseSchema,
 } from "../../gen/grpc/health/v1/health_pb.js";
 import { DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.js";
+import { refusal } from "./errors.js";
 
 /** The server as a whole ("") and DockerService both serve exactly while the engine answers. */
 const servicesFollowingEngine = ["", DockerService.typeName];
@@ -28,7 +29,7 @@ export function healthHandlers(monitor: EngineMonitor, shutdown: AbortSignal): S
   return {
     check(request) {
       const status = statusOf(request.service);
-      if (status === undefined) throw new ConnectError(`Unknown service: ${JSON.stringify(request.service)}`, Code.NotFound);
+      if (status === undefined) throw refusal("unknown-service", `Unknown service: ${JSON.stringify(request.service)}`);
       return create(HealthCheckResponseSchema, { status });
     },
 
@@ -52,7 +53,7 @@ export function healthHandlers(monitor: EngineMonitor, shutdown: AbortSignal): S
         await monitor.nextChange(stop);
       }
       if (shutdown.aborted) {
-        throw new ConnectError("Osiris is shutting down; watch again on another instance", Code.Unavailable);
+        throw refusal("shutting-down", "Osiris is shutting down; watch again on another instance");
       }
     },
   };

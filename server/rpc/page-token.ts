@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { ListCursor, ListQuery } from "../containers/container-listing.js";
+import type { ListCursor, ListQuery } from "../containers/containers.js";
 
 /**
  * Page tokens are opaque to clients: a cursor into the list's order plus a

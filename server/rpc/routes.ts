@@ -1,5 +1,5 @@
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
-import type { EngineMonitor } from "../containers/engine-monitor.js";
+import type { EngineMonitor } from "../containers/engine/engine-monitor.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ServerReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -56,6 +56,9 @@ export function errorMappingInterceptor(log: ErrorLog): Interceptor {
  * the same way: the client left, and the handler is told by return, not by a
  * transport error it would log as a failure of its own.
  * It must be the outermost interceptor, so that every layer's cleanup runs.
+ * A call cut before its first message was asked for closes a handler that
+ * never started; the layers that count calls end their count through
+ * onStreamEnd (stream-end.ts), which an unstarted generator's finally would not.
  */
 export function streamLifetimeInterceptor(): Interceptor {
   // Unary answers pass straight through, without an extra promise.

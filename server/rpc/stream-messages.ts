@@ -1,35 +1,20 @@
 import { create } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
-import type { ContainerEvent, ContainerEventType } from "../containers/container-events.js";
-import type { LogChunk } from "../containers/container-logs.js";
-import { clientVisibleLabels } from "../containers/labels.js";
+import type { ContainerEvent } from "../containers/events/container-events.js";
+import type { LogChunk } from "../containers/containers.js";
+import { clientVisibleLabels } from "../containers/grammar/labels.js";
 import {
-  EventType,
-  LogStream,
   StreamDockerContainerLogsResponseSchema,
   WatchDockerEventsResponseSchema,
   type StreamDockerContainerLogsResponse,
   type WatchDockerEventsResponse,
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
-import { healthStatuses, timestampFromRfc3339 } from "./container-message.js";
-
-const eventTypes: Record<ContainerEventType, EventType> = {
-  created: EventType.CREATED,
-  started: EventType.STARTED,
-  died: EventType.DIED,
-  stopped: EventType.STOPPED,
-  killed: EventType.KILLED,
-  oom: EventType.OOM,
-  removed: EventType.REMOVED,
-  health_status: EventType.HEALTH_STATUS,
-  paused: EventType.PAUSED,
-  unpaused: EventType.UNPAUSED,
-  restarted: EventType.RESTARTED,
-};
+import { timestampFromRfc3339 } from "./container-message.js";
+import { eventTypes, healthStatuses, logStreams } from "./enums.js";
 
 export function logMessage(chunk: LogChunk): StreamDockerContainerLogsResponse {
   return create(StreamDockerContainerLogsResponseSchema, {
-    stream: chunk.stream === "stderr" ? LogStream.STDERR : LogStream.STDOUT,
+    stream: logStreams.toProto(chunk.stream),
     data: chunk.data,
     timestamp: timestampFromRfc3339(chunk.time),
   });
@@ -49,7 +34,7 @@ export function eventMessage(event: ContainerEvent): WatchDockerEventsResponse {
 
 function newEventMessage(event: ContainerEvent): WatchDockerEventsResponse {
   return create(WatchDockerEventsResponseSchema, {
-    type: eventTypes[event.type],
+    type: eventTypes.toProto(event.type),
     containerId: event.containerId,
     containerName: event.containerName,
     image: event.image,
@@ -60,6 +45,6 @@ function newEventMessage(event: ContainerEvent): WatchDockerEventsResponse {
     }),
     exitCode: event.exitCode,
     signal: event.signal,
-    health: healthStatuses[event.health],
+    health: healthStatuses.toProto(event.health),
   });
 }

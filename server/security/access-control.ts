@@ -1,8 +1,10 @@
-import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
-import { DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.js";
+import type { DescMethod } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import { createContextKey, type ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ServerReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { refusal } from "../rpc/errors.js";
 import type { ClientCertificate } from "./client-certificate.js";
 import { principalForCertificate, principalForToken, type Principal, type TokenEntry } from "./tokens.js";
 
@@ -12,15 +14,6 @@ export const principalKey = createContextKey<Principal | undefined>(undefined);
 /** The client certificate the TLS handshake verified, if any. */
 export const clientCertificateKey = createContextKey<ClientCertificate | undefined>(undefined);
 
-/** RPCs a viewer may call; every other RPC changes the engine and needs an operator. */
-export const readOnlyMethods: ReadonlySet<string> = new Set<string>([
-  DockerService.method.getDockerContainer.name,
-  DockerService.method.listDockerContainers.name,
-  DockerService.method.waitDockerContainer.name,
-  DockerService.method.streamDockerContainerLogs.name,
-  DockerService.method.watchDockerEvents.name,
-]);
-
 /** Services anyone may call: probes and schema discovery carry no credentials. */
 export const openServices: ReadonlySet<string> = new Set([
   Health.typeName,
@@ -28,9 +21,14 @@ export const openServices: ReadonlySet<string> = new Set([
   ServerReflectionV1alpha.typeName,
 ]);
 
-/** Whether a call may change the engine: it needs an operator, and is audited. */
-export function isMutating(request: { service: { typeName: string }; method: { name: string } }): boolean {
-  return !openServices.has(request.service.typeName) && !readOnlyMethods.has(request.method.name);
+/**
+ * Whether a call may change the engine: it needs an operator, and is audited.
+ * The proto says which RPCs only read: `option idempotency_level =
+ * NO_SIDE_EFFECTS`, which a viewer may call (and Connect then also serves
+ * over GET, for the unary ones).
+ */
+export function isMutating(request: { service: { typeName: string }; method: Pick<DescMethod, "idempotency"> }): boolean {
+  return !openServices.has(request.service.typeName) && request.method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
 }
 
 /**
@@ -54,17 +52,14 @@ function admit(request: Parameters<Parameters<Interceptor>[0]>[0], tokens: reado
   if (openServices.has(request.service.typeName)) return undefined;
   if (typeof caller === "object" && "role" in caller) {
     return caller.role !== "operator" && isMutating(request)
-      ? new ConnectError(
-          `Principal ${JSON.stringify(caller.name)} has role ${caller.role}; ${request.method.name} needs role operator`,
-          Code.PermissionDenied,
-        )
+      ? refusal("role-insufficient", `Principal ${JSON.stringify(caller.name)} has role ${caller.role}; ${request.method.name} needs role operator`)
       : undefined;
   }
   // Authentication is off (loopback, no tokens): a bearer token is ignored.
   if (tokens === undefined && (caller === "missing" || caller === "invalid")) return undefined;
-  if (caller === "missing") return new ConnectError('Missing credentials: send "Authorization: Bearer <token>"', Code.Unauthenticated);
-  if (caller === "invalid") return new ConnectError("Invalid bearer token", Code.Unauthenticated);
-  return new ConnectError(caller.refusal, Code.Unauthenticated);
+  if (caller === "missing") return refusal("credentials-missing", 'Missing credentials: send "Authorization: Bearer <token>"');
+  if (caller === "invalid") return refusal("credentials-invalid", "Invalid bearer token");
+  return refusal("credentials-invalid", caller.refusal);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { isIPv6 } from "node:net";
-import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { createContextKey, type Interceptor } from "@connectrpc/connect";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { refusal } from "../rpc/errors.js";
 import { clientCertificateKey, principalKey } from "./access-control.js";
 import { principalForToken, type TokenEntry } from "./tokens.js";
 
@@ -71,10 +72,7 @@ export function rateLimitInterceptor(limit: RateLimit, now?: () => number): Inte
     const who = request.contextValues.get(principalKey)?.name ?? "";
     if (buckets.take(who)) return next(request);
     return Promise.reject(
-      new ConnectError(
-        `Rate limit exceeded: at most ${limit.perSecond} calls per second${who ? ` for ${JSON.stringify(who)}` : ""}; retry later`,
-        Code.ResourceExhausted,
-      ),
+      refusal("rate-limited", `Rate limit exceeded: at most ${limit.perSecond} calls per second${who ? ` for ${JSON.stringify(who)}` : ""}; retry later`),
     );
   };
 }
@@ -134,9 +132,9 @@ export function frontDoorInterceptor(
     request.contextValues.set(refusedAtFrontDoorKey, true);
     noteRefusal(address);
     return Promise.reject(
-      new ConnectError(
+      refusal(
+        "rate-limited",
         `Rate limit exceeded: at most ${limit.perSecond} calls per second from one address without valid credentials; retry later, or authenticate`,
-        Code.ResourceExhausted,
       ),
     );
   };

@@ -1,4 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { onStreamEnd } from "../rpc/stream-end.js";
 import { principalKey } from "./access-control.js";
 
 /**
@@ -35,18 +36,11 @@ export function streamLimitInterceptor(maxStreamsPerPrincipal: number): Intercep
         release();
         return response;
       }
-      return { ...response, message: releasedWhenDone(response.message, release) };
+      // Released however the stream ends, also when it is cut before its handler is asked for a first message.
+      return { ...response, message: onStreamEnd(response.message, release) };
     } catch (error) {
       release();
       throw error;
     }
-  }
-}
-
-async function* releasedWhenDone<T>(messages: AsyncIterable<T>, release: () => void): AsyncIterable<T> {
-  try {
-    yield* messages;
-  } finally {
-    release();
   }
 }

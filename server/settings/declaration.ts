@@ -1,6 +1,6 @@
-import { defaultEngineEndpoint } from "../containers/engine.js";
-import { defaultEventHubOptions } from "../containers/event-hub.js";
-import { openRunPolicy, type RunPolicy } from "../containers/run-policy.js";
+import { defaultEngineEndpoint } from "../containers/engine/engine-client.js";
+import { defaultEventHubOptions } from "../containers/events/event-hub.js";
+import { openRunPolicy, type RunPolicy } from "../containers/policy/run-policy.js";
 import { defaultIdleTimeoutMs, defaultMaxConnections } from "../open-connections.js";
 import type { RateLimit } from "../security/rate-limit.js";
 import { requestDigestKey, tlsFiles, tokenList } from "./credentials.js";

@@ -13,7 +13,9 @@ import {
   WaitDockerContainerRequestSchema,
   WatchDockerEventsRequestSchema,
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
-import { managedLabel } from "../../server/containers/labels.js";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { managedLabel } from "../../server/containers/grammar/labels.js";
+import { parseTokenList } from "../../server/security/tokens.js";
 import { docker, eventually, newTestRun, removeTestContainers, testImage } from "../support/engine-fixtures.js";
 import { openFiles, residentMegabytes } from "../support/process-stats.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
@@ -320,5 +322,88 @@ describe("a client that leaves a call over HTTP/1.1", () => {
     assert.ok(await eventually(async () => loggedCode("WaitDockerContainer") !== undefined, 15_000), "the call was logged");
     assert.equal(loggedCode("WaitDockerContainer"), "Canceled");
     assert.deepEqual(logLines.filter((line) => /"level":50/.test(line)), []);
+  });
+});
+
+describe("a stream whose deadline passes before its handler is asked for a first message (fuzzer case #8133)", () => {
+  const operatorToken = `operator-${randomUUID()}`;
+  const maxStreams = 2;
+  const auth = { authorization: `Bearer ${operatorToken}` };
+  const body = envelope(StreamDockerContainerLogsRequestSchema, { container: "osiris-test-absent" });
+  /** The body follows the headers this much later, so a 1 ms deadline passes while the request is read. */
+  const bodyDelayMs = 50;
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer(undefined, {
+      tokens: parseTokenList(JSON.stringify([{ principal: "ops", role: "operator", token: operatorToken }])),
+      maxStreamsPerPrincipal: maxStreams,
+    });
+  });
+  after(async () => server?.close());
+
+  /** Connect streaming over HTTP/1.1 with `connect-timeout-ms: 1`; resolves with the end-stream error code. */
+  const connectOverHttp1 = () =>
+    new Promise<string>((resolve, reject) => {
+      const socket = net.connect(server.port, "127.0.0.1");
+      let answer = "";
+      const timer = setTimeout(() => socket.destroy(new Error("no answer within 30 s")), 30_000);
+      socket.on("data", (chunk: Buffer) => (answer += chunk.toString("latin1")));
+      socket.on("error", reject);
+      socket.on("close", () => {
+        clearTimeout(timer);
+        resolve(/"code":"(\w+)"/.exec(answer)?.[1] ?? `no code in ${JSON.stringify(answer.slice(0, 300))}`);
+      });
+      const headers = { "content-type": "application/connect+proto", "connect-protocol-version": "1", "connect-timeout-ms": "1", connection: "close", ...auth };
+      const lines = Object.entries({ ...headers, "content-length": String(body.length) }).map(([name, value]) => `${name}: ${value}\r\n`);
+      socket.write(`POST ${logsPath} HTTP/1.1\r\nhost: 127.0.0.1:${server.port}\r\n${lines.join("")}\r\n`);
+      setTimeout(() => socket.write(body), bodyDelayMs);
+    });
+
+  /** gRPC over HTTP/2 with `grpc-timeout: 1m`; resolves with grpc-status. */
+  const grpcOverHttp2 = () =>
+    new Promise<string>((resolve, reject) => {
+      const session = http2.connect(server.baseUrl);
+      session.on("error", reject);
+      const timer = setTimeout(() => session.destroy(new Error("no answer within 30 s")), 30_000);
+      const stream = session.request({ ":method": "POST", ":path": logsPath, "content-type": "application/grpc", te: "trailers", "grpc-timeout": "1m", ...auth });
+      let status: string | undefined;
+      stream.on("response", (headers) => (status ??= headers["grpc-status"]?.toString()));
+      stream.on("trailers", (trailers) => (status ??= trailers["grpc-status"]?.toString()));
+      stream.on("error", () => undefined);
+      stream.resume();
+      stream.on("close", () => {
+        clearTimeout(timer);
+        session.close();
+        resolve(status ?? "no grpc-status");
+      });
+      setTimeout(() => stream.end(body), bodyDelayMs);
+    });
+
+  it("answers DEADLINE_EXCEEDED, ends the call in the metrics, and gives the principal its stream slot back", async () => {
+    const calls = maxStreams + 1;
+    for (let i = 0; i < calls; i++) assert.equal(await connectOverHttp1(), "deadline_exceeded", `Connect over HTTP/1.1, call ${i + 1}`);
+    for (let i = 0; i < calls; i++) assert.equal(await grpcOverHttp2(), "4", `gRPC over HTTP/2, call ${i + 1}: DEADLINE_EXCEEDED`);
+
+    const open = async () => {
+      const text = await metricsText(server.baseUrl);
+      return { inFlight: metricSum(text, "osiris_rpc_in_flight"), streams: metricSum(text, "osiris_active_streams") };
+    };
+    assert.ok(await eventually(async () => (await open()).inFlight === 0, 10_000), `no call left in flight: ${JSON.stringify(await open())}`);
+    assert.equal((await open()).streams, 0, "no stream left open");
+
+    // The principal opens as many streams as it may, at once.
+    const health = createClient(Health, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const controllers = Array.from({ length: maxStreams }, () => new AbortController());
+    try {
+      const firsts = controllers.map((controller) => health.watch({ service: "" }, { signal: controller.signal, headers: auth })[Symbol.asyncIterator]().next());
+      const opened = await Promise.allSettled(firsts);
+      assert.deepEqual(
+        opened.map((result) => (result.status === "fulfilled" ? "open" : String(result.reason))),
+        controllers.map(() => "open"),
+        `all ${maxStreams} streams admitted`,
+      );
+    } finally {
+      for (const controller of controllers) controller.abort();
+    }
   });
 });

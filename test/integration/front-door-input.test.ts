@@ -15,7 +15,7 @@ import {
   GetDockerContainerRequestSchema,
   type WatchDockerEventsResponse,
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
-import { maxSelectorEntries } from "../../server/containers/label-selector.js";
+import { maxSelectorEntries } from "../../server/containers/grammar/label-selector.js";
 import { docker, eventually, newTestRun, removeTestContainers, testImage, testRunLabel } from "../support/engine-fixtures.js";
 import { rpcError } from "../support/rpc-assertions.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";

@@ -5,7 +5,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.js";
-import { managedLabel } from "../../server/containers/labels.js";
+import { managedLabel } from "../../server/containers/grammar/labels.js";
 import { parseTokenList } from "../../server/security/tokens.js";
 import { docker, eventually, newTestRun, removeTestContainers, testImage } from "../support/engine-fixtures.js";
 import { openFiles } from "../support/process-stats.js";

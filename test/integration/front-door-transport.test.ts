@@ -587,3 +587,73 @@ describe("HTTP/1.1 keep-alive after an answer that left the request body unread 
     });
   }
 });
+
+describe("HTTP/1.1 pipelining: one exchange at a time per connection (fuzzer cases #4737, #7614)", () => {
+  /** Generous: proves "no hang" (before the fix, /healthz waited over 8 s behind the pipelined scrapes below). */
+  const noHangMs = 5_000;
+  let server: ServerProcess;
+  before(async () => {
+    server = await startServerProcess({ OSIRIS_LOG_LEVEL: "info" });
+  });
+  after(async () => server?.stop());
+
+  const host = () => ["host", `127.0.0.1:${server.port}`] as [string, string];
+  const healthz = () => http1Request("GET", "/healthz", [host()]);
+  const connectPost = (path: string, headers: [string, string][], body: Buffer) =>
+    http1Request("POST", path, [host(), ...headers, ["content-length", String(body.length)]], body);
+  const loggedRpcs = () =>
+    server
+      .output()
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { msg?: string; rpc?: string; code?: string })
+      .filter((entry) => entry.msg === "rpc");
+
+  it("does not start a pipelined request before the exchange ahead of it has ended, and answers in order", async () => {
+    const before = loggedRpcs().length;
+    // A Watch that lasts one second, then three Checks pipelined behind it.
+    const watch = connectPost("/grpc.health.v1.Health/Watch", [["content-type", "application/connect+json"], ["connect-timeout-ms", "1000"]], envelope(0, Buffer.from("{}")));
+    const check = () => connectPost("/grpc.health.v1.Health/Check", [["content-type", "application/json"]], Buffer.from("{}"));
+    const outcome = await keepAliveExchange(connectRaw(server.port), Buffer.concat([watch, check(), check(), check()]), undefined, 4, 30_000);
+    assert.equal(outcome.answers.length, 4, `all four answered (closed: ${outcome.closed})`);
+    assert.equal(outcome.answers[0]!.headers["content-type"]?.[0], "application/connect+json", "the Watch's answer first");
+    for (const answer of outcome.answers.slice(1)) assert.match(answer.body.toString("utf8"), /SERVING/);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const order = loggedRpcs()
+      .slice(before)
+      .map((entry) => entry.rpc?.split("/")[1]);
+    assert.deepEqual(order, ["Watch", "Check", "Check", "Check"], "each Check started after the Watch ended");
+  });
+
+  it("answers the next request on a keep-alive connection after a 415 (#4737) and after Health/List with an 8000-character header (#7614), while other clients pipeline 1,500 GET /metrics each and do not read", async () => {
+    const floods = Array.from({ length: 5 }, () => net.connect(server.port, "127.0.0.1"));
+    try {
+      for (const flood of floods) {
+        flood.on("error", () => undefined);
+        flood.pause();
+        await once(flood, "connect");
+      }
+      for (const flood of floods) flood.write(Buffer.concat(Array.from({ length: 1500 }, () => http1Request("GET", "/metrics", [host()]))));
+      const cases: [string, Buffer, number][] = [
+        [
+          "#4737: StartDockerContainer without a content-type",
+          connectPost("/osiris.docker.v1.DockerService/StartDockerContainer", [["connection", "keep-alive"]], Buffer.from('{"nam":"web","container":"osiris-fuzz-absent"}')),
+          415,
+        ],
+        [
+          "#7614: Health/List with an 8000-character header and an empty body",
+          connectPost("/grpc.health.v1.Health/List", [["content-type", "application/proto"], ["connect-protocol-version", "1"], ["x-fuzz", "h".repeat(8000)]], Buffer.alloc(0)),
+          200,
+        ],
+      ];
+      for (const [what, first, status] of cases) {
+        const outcome = await keepAliveExchange(connectRaw(server.port), first, healthz(), 2, noHangMs);
+        assert.equal(outcome.answers[0]?.status, status, `${what}: answered`);
+        assert.equal(outcome.answers[1]?.status, 200, `${what}: then GET /healthz on the same connection, within ${noHangMs} ms (closed: ${outcome.closed})`);
+      }
+    } finally {
+      for (const flood of floods) flood.destroy();
+    }
+    await assertStillServing(server, "pipelined scrapes from clients that do not read");
+  });
+});

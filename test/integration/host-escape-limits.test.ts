@@ -13,9 +13,9 @@ import {
   type WatchDockerEventsResponse,
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { ConfigError, loadConfig } from "../../server/config.js";
-import { digestedText } from "../../server/containers/run-digest.js";
-import { openRunPolicy } from "../../server/containers/run-policy.js";
-import { runSpecFromRequest } from "../../server/rpc/request-validation.js";
+import { digestedText } from "../../server/containers/operations/run-digest.js";
+import { openRunPolicy } from "../../server/containers/policy/run-policy.js";
+import { runSpecFromRequest } from "../../server/rpc/requests/run-request.js";
 import { parseTokenList } from "../../server/security/tokens.js";
 import { docker, eventually, exitsOnSigint, newTestRun, removeTestContainers, testContainerIds, testImage } from "../support/engine-fixtures.js";
 import { rpcError } from "../support/rpc-assertions.js";

@@ -15,7 +15,7 @@ import {
   RestartPolicyMode,
   type RunDockerContainerRequestSchema,
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
-import { openRunPolicy } from "../../server/containers/run-policy.js";
+import { openRunPolicy } from "../../server/containers/policy/run-policy.js";
 import { docker, eventually, newTestRun, removeTestContainers, testImage } from "../support/engine-fixtures.js";
 import { rpcError } from "../support/rpc-assertions.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
@@ -183,15 +183,20 @@ describe("containers an older Osiris made with a writable bind", () => {
       Labels: { ...run.labels, "io.osiris.managed": "true" },
       HostConfig: { Binds: [`${join(allowed, "mnt", "data")}:/data`] },
     });
-    for (const call of [
-      () => server.client("grpc").startDockerContainer({ container: legacy.id }),
-      () => server.client("connect-json").restartDockerContainer({ container: legacy.id }),
-    ]) {
-      const error = await rpcError(call());
-      assert.equal(error.code, Code.FailedPrecondition);
-      assert.match(error.rawMessage, /writable bind mount of .*Remove it and run it with read-only binds/);
+    try {
+      for (const call of [
+        () => server.client("grpc").startDockerContainer({ container: legacy.id }),
+        () => server.client("connect-json").restartDockerContainer({ container: legacy.id }),
+      ]) {
+        const error = await rpcError(call());
+        assert.equal(error.code, Code.FailedPrecondition);
+        assert.match(error.rawMessage, /writable bind mount of .*Remove it and run it with read-only binds/);
+      }
+      assert.equal((await legacy.inspect()).State.Status, "created");
+    } finally {
+      // Its writable bind would make the folder "a path a container can write" for the tests after it.
+      await legacy.remove({ force: true });
     }
-    assert.equal((await legacy.inspect()).State.Status, "created");
   });
 });
 

@@ -17,7 +17,7 @@ import {
   WaitDockerContainerRequestSchema,
   WatchDockerEventsRequestSchema,
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
-import { openRunPolicy } from "../../server/containers/run-policy.js";
+import { openRunPolicy } from "../../server/containers/policy/run-policy.js";
 import { docker } from "../support/engine-fixtures.js";
 import { envelope } from "../support/raw-wire.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";

@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ContainerState, DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.js";
-import { managedLabel } from "../../server/containers/labels.js";
+import { managedLabel } from "../../server/containers/grammar/labels.js";
 import {
   containerExists,
   docker,

@@ -10,7 +10,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ContainerState, DockerService, MountType, type RunDockerContainerRequestSchema } from "../../gen/osiris/docker/v1/docker_management_pb.js";
-import { openRunPolicy } from "../../server/containers/run-policy.js";
+import { openRunPolicy } from "../../server/containers/policy/run-policy.js";
 import { parseTokenList } from "../../server/security/tokens.js";
 import { docker, eventually, exitsOnSigint, newTestRun, removeTestContainers, testImage } from "../support/engine-fixtures.js";
 import { rpcError } from "../support/rpc-assertions.js";

@@ -4,7 +4,8 @@ import type { FastifyInstance } from "fastify";
 import type { AddressInfo } from "node:net";
 import { buildApp, type AppConfig } from "../../server/app.js";
 import { loadConfig } from "../../server/config.js";
-import { connectEngine, defaultEngineEndpoint, type Engine } from "../../server/containers/engine.js";
+import { connectEngine } from "../../server/containers/engine/dockerode-engine-client.js";
+import { defaultEngineEndpoint, type EngineClient } from "../../server/containers/engine/engine-client.js";
 import { DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 
 export type ProtocolName = "connect-json" | "grpc" | "grpc-web";
@@ -12,7 +13,7 @@ export const protocols: ProtocolName[] = ["connect-json", "grpc", "grpc-web"];
 
 export interface TestServer {
   app: FastifyInstance;
-  engine: Engine;
+  engine: EngineClient;
   baseUrl: string;
   port: number;
   client(protocol: ProtocolName): Client<typeof DockerService>;

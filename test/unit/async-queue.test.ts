@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { AsyncQueue } from "../../server/containers/async-queue.js";
+import { AsyncQueue } from "../../server/containers/events/async-queue.js";
 
 const bytes = (value: string) => value.length;
 

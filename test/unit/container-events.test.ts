@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { containerEventFromEngine } from "../../server/containers/container-events.js";
+import { containerEventFromEngine } from "../../server/containers/events/container-events.js";
 
 describe("containerEventFromEngine", () => {
   it("separates labels from the attributes the engine mixes in, and keeps the exit code", () => {

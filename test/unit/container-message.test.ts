@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ContainerInspectInfo } from "dockerode";
 import { ContainerState, Protocol } from "../../gen/osiris/docker/v1/docker_management_pb.js";
-import { containerInfoFromInspect } from "../../server/containers/container-view.js";
+import { containerInfoFromInspect } from "../../server/containers/container-info.js";
+import type { ContainerInspect } from "../../server/containers/engine/engine-client.js";
 import { containerMessage, timestampFromRfc3339 } from "../../server/rpc/container-message.js";
 
 describe("engine inspect to Container message", () => {
@@ -30,7 +30,7 @@ describe("engine inspect to Container message", () => {
         "53/udp": null,
       },
     },
-  } as unknown as ContainerInspectInfo;
+  } as unknown as ContainerInspect;
 
   it("maps state, ports as bound, and keeps nanoseconds", () => {
     const message = containerMessage(containerInfoFromInspect(inspect));
@@ -49,7 +49,7 @@ describe("engine inspect to Container message", () => {
   });
 
   it("reports an unknown engine state as UNSPECIFIED rather than guessing", () => {
-    const odd = { ...inspect, State: { ...inspect.State, Status: "hibernating" } } as unknown as ContainerInspectInfo;
+    const odd = { ...inspect, State: { ...inspect.State, Status: "hibernating" } } as unknown as ContainerInspect;
     assert.equal(containerMessage(containerInfoFromInspect(odd)).state, ContainerState.UNSPECIFIED);
   });
 

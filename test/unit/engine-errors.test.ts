@@ -4,9 +4,9 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { Code } from "@connectrpc/connect";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { connectEngine, engineContainer, type Engine } from "../../server/containers/engine.js";
-import { engineMessage, pullFailure, translateEngineError } from "../../server/containers/engine-errors.js";
-import { streamFromEngine } from "../../server/containers/engine-request.js";
+import { connectEngine } from "../../server/containers/engine/dockerode-engine-client.js";
+import type { EngineClient } from "../../server/containers/engine/engine-client.js";
+import { engineMessage, pullFailure, translateEngineError } from "../../server/containers/engine/engine-errors.js";
 import {
   AmbiguousContainerReferenceError,
   ContainerNameConflictError,
@@ -35,27 +35,27 @@ describe("engine errors become domain errors", () => {
   });
 
   it("maps connection failures to an unavailable engine naming the endpoint", () => {
-    const error = translateEngineError(Object.assign(new Error("connect ENOENT"), { code: "ENOENT" }), { kind: "start-container" }, endpoint);
+    const error = translateEngineError(Object.assign(new Error("connect ENOENT"), { code: "ENOENT" }), { kind: "start-container", container: "web" }, endpoint);
     assert.ok(error instanceof EngineUnavailableError);
     assert.match(error.message, /^Docker engine unreachable at unix:\/\/\/var\/run\/docker.sock/);
   });
 
   it("maps 404 on a container and 409 on create", () => {
     assert.ok(translateEngineError(engineError(404, "No such container: web"), { kind: "stop-container", container: "web" }, endpoint) instanceof ContainerNotFoundError);
-    assert.ok(translateEngineError(engineError(409, "Conflict."), { kind: "create-container", name: "web" }, endpoint) instanceof ContainerNameConflictError);
+    assert.ok(translateEngineError(engineError(409, "Conflict."), { kind: "create-container", name: "web", image: "busybox" }, endpoint) instanceof ContainerNameConflictError);
   });
 
   it("recognises both ways the engine reports a taken host port", () => {
     const byContainer = translateEngineError(
       engineError(500, "driver failed programming external connectivity on endpoint x (abc): Bind for 127.0.0.1:8080 failed: port is already allocated"),
-      { kind: "start-container" },
+      { kind: "start-container", container: "web" },
       endpoint,
     );
     assert.ok(byContainer instanceof HostPortAllocatedError);
     assert.equal(byContainer.port, "8080");
     const byProcess = translateEngineError(
       engineError(500, "Error starting userland proxy: listen tcp4 0.0.0.0:9090: bind: address already in use"),
-      { kind: "start-container" },
+      { kind: "start-container", container: "web" },
       endpoint,
     );
     assert.ok(byProcess instanceof HostPortAllocatedError);
@@ -63,7 +63,7 @@ describe("engine errors become domain errors", () => {
   });
 
   it("treats other start failures, 400 or 500, as a container that cannot start", () => {
-    const error = translateEngineError(engineError(400, 'exec: "/nope": stat /nope: no such file or directory'), { kind: "start-container" }, endpoint);
+    const error = translateEngineError(engineError(400, 'exec: "/nope": stat /nope: no such file or directory'), { kind: "start-container", container: "web" }, endpoint);
     assert.ok(error instanceof ContainerStartError);
   });
 
@@ -112,7 +112,7 @@ describe("an engine on its way down", () => {
       statusCode: 500,
       json: { message: "Error response from daemon: daemon is shutting down" },
     });
-    assert.ok(translateEngineError(shuttingDown, { kind: "create-container" }, endpoint) instanceof EngineUnavailableError);
+    assert.ok(translateEngineError(shuttingDown, { kind: "create-container", image: "busybox" }, endpoint) instanceof EngineUnavailableError);
     const gone = Object.assign(new Error("(HTTP code 503) unexpected - unavailable "), { statusCode: 503, json: { message: "unavailable" } });
     assert.ok(translateEngineError(gone, { kind: "stop-container", container: "web" }, endpoint) instanceof EngineUnavailableError);
   });
@@ -140,7 +140,7 @@ describe("engine answers a client's input can provoke", () => {
 });
 
 /** A fake engine on a loopback port, to make it misbehave as a real one cannot be made to. */
-async function fakeEngine(handler: http.RequestListener): Promise<{ server: http.Server; engine: Engine; port: number }> {
+async function fakeEngine(handler: http.RequestListener): Promise<{ server: http.Server; engine: EngineClient; port: number }> {
   const server = http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
@@ -178,11 +178,11 @@ describe("every engine request contains its own faults (fake engine on loopback)
       response.writeHead(301, { location: `http://127.0.0.1:${elsewherePort}/containers/web/json` }).end("moved");
     });
     try {
-      const unary = await engineContainer(engine, "web").inspect().catch((error: unknown) => error);
+      const unary = await engine.inspectContainer("web").catch((error: unknown) => error);
       const translated = translateEngineError(unary, { kind: "inspect-container", container: "web" }, engine.endpoint);
       assert.ok(translated instanceof EngineFailureError, String(translated));
       assert.match(translated.message, /answered \/containers\/web\/json with a redirect, which Osiris never follows/);
-      const stream = await streamFromEngine(engine, { method: "GET", path: "/events?", okStatuses: [200] }).catch((error: unknown) => error);
+      const stream = await engine.events({ since: "0", filters: {} }, new AbortController().signal).catch((error: unknown) => error);
       assert.match(String(stream), /redirect/);
       assert.equal(elsewhereHits, 0, "no second request");
     } finally {
@@ -203,7 +203,7 @@ describe("every engine request contains its own faults (fake engine on loopback)
     });
     try {
       for (let i = 0; i < 2; i++) {
-        const error = await engineContainer(engine, "web").inspect().catch((e: unknown) => e);
+        const error = await engine.inspectContainer("web").catch((e: unknown) => e);
         const translated = translateEngineError(error, { kind: "inspect-container", container: "web" }, engine.endpoint);
         assert.ok(translated instanceof EngineUnavailableError, `attempt ${i}: ${String(error)}`);
       }
@@ -219,7 +219,7 @@ describe("every engine request contains its own faults (fake engine on loopback)
       setTimeout(() => request.socket.destroy(), 20);
     });
     try {
-      const body = await streamFromEngine(engine, { method: "GET", path: "/events?", okStatuses: [200] });
+      const body = await engine.events({ since: "0", filters: {} }, new AbortController().signal);
       await assert.rejects(async () => {
         for await (const _chunk of body) {
           // read until the engine drops
@@ -237,7 +237,7 @@ describe("every engine request contains its own faults (fake engine on loopback)
       response.writeHead(404, { "content-type": "application/json" }).end('{"message":"No such container"}');
     });
     try {
-      await engineContainer(engine, "../../images/x?y#z").inspect().catch(() => undefined);
+      await engine.inspectContainer("../../images/x?y#z").catch(() => undefined);
       assert.deepEqual(paths, ["/containers/..%2F..%2Fimages%2Fx%3Fy%23z/json"]);
     } finally {
       await close(server);

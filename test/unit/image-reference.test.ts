@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { localImageName, parseImageReference, pullTarget } from "../../server/containers/image-reference.js";
+import { localImageName, parseImageReference, pullTarget } from "../../server/containers/grammar/image-reference.js";
 
 const digest = `sha256:${"a".repeat(64)}`;
 

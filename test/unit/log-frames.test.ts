@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { LogFrameDecoder, TimestampedLineSplitter } from "../../server/containers/log-frames.js";
+import { LogFrameDecoder, TimestampedLineSplitter } from "../../server/containers/engine/log-frames.js";
 
 function frame(stream: 1 | 2, payload: Buffer): Buffer {
   const header = Buffer.alloc(8);

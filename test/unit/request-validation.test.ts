@@ -15,19 +15,15 @@ import {
   WatchDockerEventsRequestSchema,
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { classifyDecodeFailure } from "../../server/rpc/decode-errors.js";
-import {
-  containerReference,
-  eventFilterFromRequest,
-  listQueryFromRequest,
-  logQueryFromRequest,
-  restartRequest,
-  waitRequest,
-} from "../../server/rpc/lifecycle-requests.js";
-import {
-  InvalidRequestError,
-  runSpecFromRequest,
-  stopSpecFromRequest,
-} from "../../server/rpc/request-validation.js";
+import { containerReferenceFromRequest } from "../../server/rpc/requests/container-reference.js";
+import { eventFilterFromRequest } from "../../server/rpc/requests/events-request.js";
+import { listQueryFromRequest } from "../../server/rpc/requests/list-request.js";
+import { logQueryFromRequest } from "../../server/rpc/requests/logs-request.js";
+import { restartArgumentsFromRequest } from "../../server/rpc/requests/restart-request.js";
+import { runSpecFromRequest } from "../../server/rpc/requests/run-request.js";
+import { stopSpecFromRequest } from "../../server/rpc/requests/stop-request.js";
+import { InvalidRequestError } from "../../server/rpc/requests/violations.js";
+import { waitArgumentsFromRequest } from "../../server/rpc/requests/wait-request.js";
 
 function violations(action: () => unknown): Record<string, string> {
   try {
@@ -154,17 +150,17 @@ describe("stop request validation", () => {
 
 describe("container references", () => {
   it("drop one leading '/' once, at the edge, for every RPC that takes one", () => {
-    assert.equal(containerReference({ container: "/web" }), "web");
+    assert.equal(containerReferenceFromRequest({ container: "/web" }), "web");
     assert.equal(stopSpecFromRequest(create(StopDockerContainerRequestSchema, { container: "/web" })).container, "web");
-    assert.equal(restartRequest({ container: "/web" }).container, "web");
-    assert.equal(waitRequest(create(WaitDockerContainerRequestSchema, { container: "/web" })).container, "web");
+    assert.equal(restartArgumentsFromRequest({ container: "/web" }).container, "web");
+    assert.equal(waitArgumentsFromRequest(create(WaitDockerContainerRequestSchema, { container: "/web" })).container, "web");
     assert.equal(logQueryFromRequest(create(StreamDockerContainerLogsRequestSchema, { container: "/web" })).container, "web");
     assert.equal(eventFilterFromRequest(create(WatchDockerEventsRequestSchema, { container: "/web" })).container, "web");
   });
 
   it("refuse anything that could change the engine path", () => {
     for (const container of ["/", "//web", "web/json", "../web", "web?x", "a", "web%2F"]) {
-      assert.ok("container" in violations(() => containerReference({ container })), container);
+      assert.ok("container" in violations(() => containerReferenceFromRequest({ container })), container);
     }
   });
 });

@@ -1,0 +1,58 @@
+import { containerInfoFromInspect, type ContainerInfo } from "../container-info.js";
+import { engineCall } from "../engine/engine-call.js";
+import type { ContainerInspect } from "../engine/engine-client.js";
+import { ContainerAlreadyRunningError, UnsafeMountsError } from "../errors.js";
+import { inspectContainer, inspectInScope, type EngineInScope } from "./container-lookup.js";
+
+export interface StartResult {
+  container: ContainerInfo;
+  alreadyRunning: boolean;
+}
+
+/** Starts a stopped container; one already running is ContainerAlreadyRunningError unless `ignoreAlreadyRunning`. */
+export async function startContainer(
+  target: EngineInScope,
+  reference: string,
+  ignoreAlreadyRunning: boolean,
+  signal: AbortSignal,
+): Promise<StartResult> {
+  const { engine } = target;
+  const before = await inspectInScope(target, reference, signal);
+  let alreadyRunning = before.State.Running;
+  if (!alreadyRunning) {
+    refuseUnsafeMounts(reference, before);
+    const outcome = await engineCall(engine, { kind: "start-container", container: reference }, signal, () =>
+      engine.startContainer(before.Id, signal),
+    );
+    // "already-running": someone else started it since our inspect.
+    alreadyRunning = outcome === "already-running";
+  }
+  if (alreadyRunning && !ignoreAlreadyRunning) throw new ContainerAlreadyRunningError(reference);
+  return { container: containerInfoFromInspect(await inspectContainer(engine, before.Id, signal)), alreadyRunning };
+}
+
+/** Stops (with the grace period, or the container's own) and starts again, running or not. */
+export async function restartContainer(
+  target: EngineInScope,
+  reference: string,
+  timeoutSeconds: number | undefined,
+  signal: AbortSignal,
+): Promise<ContainerInfo> {
+  const { engine } = target;
+  const before = await inspectInScope(target, reference, signal);
+  refuseUnsafeMounts(reference, before);
+  await engineCall(engine, { kind: "restart-container", container: reference }, signal, () =>
+    engine.restartContainer(before.Id, { timeoutSeconds }, signal),
+  );
+  return containerInfoFromInspect(await inspectContainer(engine, before.Id, signal));
+}
+
+/**
+ * Every bind Osiris makes now is read-only, so no container can swap a bind
+ * source. A container an older Osiris made with a writable bind could, and the
+ * engine resolves the source again at each start: refuse to start it again.
+ */
+function refuseUnsafeMounts(reference: string, inspect: ContainerInspect): void {
+  const writableBind = inspect.Mounts.find((mount) => mount.Type === "bind" && mount.RW);
+  if (writableBind) throw new UnsafeMountsError(reference, `a writable bind mount of ${JSON.stringify(writableBind.Source)}`);
+}

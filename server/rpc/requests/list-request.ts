@@ -1,0 +1,38 @@
+import type { ContainerStateName } from "../../containers/container-info.js";
+import type { ListQuery } from "../../containers/containers.js";
+import type { ListDockerContainersRequest } from "../../../gen/osiris/docker/v1/docker_management_pb.js";
+import { containerStates } from "../enums.js";
+import { decodePageToken } from "../page-token.js";
+import { checkLabelSelector } from "./label-selector.js";
+import { Violations } from "./violations.js";
+
+const defaultPageSize = 100;
+const maxPageSize = 1000;
+
+export function listQueryFromRequest(request: ListDockerContainersRequest): ListQuery {
+  const violations = new Violations();
+  const wanted: ContainerStateName[] = [];
+  request.states.forEach((state, index) => {
+    const name = containerStates.toDomain(state);
+    // "unknown" is what Osiris reports, not a state a filter can ask the engine for.
+    if (name === undefined || name === "unknown") violations.add(`states[${index}]`, `unknown or unspecified state ${state}`);
+    else wanted.push(name);
+  });
+  checkLabelSelector("label_selector", request.labelSelector, violations);
+  if (request.pageSize > maxPageSize) violations.add("page_size", `must be at most ${maxPageSize}`);
+  const query: ListQuery = {
+    all: request.all,
+    labelSelector: { ...request.labelSelector },
+    namePrefix: request.namePrefix.replace(/^\//, ""),
+    states: wanted,
+    managedOnly: request.managedOnly ?? true,
+    pageSize: request.pageSize === 0 ? defaultPageSize : request.pageSize,
+  };
+  if (request.pageToken !== "") {
+    const decoded = decodePageToken(request.pageToken, query);
+    if ("problem" in decoded) violations.add("page_token", decoded.problem);
+    else query.after = decoded.cursor;
+  }
+  violations.throwIfAny();
+  return query;
+}

@@ -1,0 +1,86 @@
+import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import type { FastifyInstance } from "fastify";
+import type { AddressInfo } from "node:net";
+import { buildApp, type AppConfig } from "../../server/app.js";
+import { loadConfig } from "../../server/config.js";
+import { DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.js";
+import { FakeEngine } from "./fake-engine.js";
+import type { ProtocolName } from "./test-server.js";
+
+export { protocols, type ProtocolName } from "./test-server.js";
+
+export interface FastServerOptions {
+  /** Settings as the environment gives them (`OSIRIS_RATE_LIMIT: "1"`); read by the real loadConfig. */
+  env?: Record<string, string>;
+  /** Settings already parsed, applied over `env`. */
+  overrides?: Partial<AppConfig>;
+  /** The engine; a fresh FakeEngine with the test image when unset. */
+  engine?: FakeEngine;
+}
+
+export interface FastServer {
+  app: FastifyInstance;
+  engine: FakeEngine;
+  baseUrl: string;
+  port: number;
+  /** Every line the server logged, as JSON text. */
+  logLines: string[];
+  client(protocol: ProtocolName): Client<typeof DockerService>;
+  /** A client whose every call carries `Authorization: Bearer <token>`. */
+  clientWithToken(protocol: ProtocolName, token: string): Client<typeof DockerService>;
+  close(): Promise<void>;
+}
+
+/**
+ * The real Osiris app (router, interceptors, container service) on a loopback
+ * port of this process, over a FakeEngine: no root, no dockerd, milliseconds a call.
+ */
+export async function startFastServer(options: FastServerOptions = {}): Promise<FastServer> {
+  const engine = options.engine ?? new FakeEngine();
+  const config = loadConfig({
+    OSIRIS_LOG_LEVEL: "info",
+    // Tests call faster than any client should; the limit has tests of its own.
+    OSIRIS_RATE_LIMIT: "1000",
+    OSIRIS_SHUTDOWN_TIMEOUT_MS: "500",
+    ...options.env,
+  });
+  const logLines: string[] = [];
+  const app = await buildApp({ ...config, ...options.overrides }, { engine, logStream: { write: (line) => void logLines.push(line) } });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const transport = (protocol: ProtocolName, token?: string): Transport => {
+    const interceptors = token === undefined ? [] : [bearer(token)];
+    switch (protocol) {
+      case "connect-json":
+        return createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false, interceptors });
+      case "grpc":
+        return createGrpcTransport({ baseUrl, interceptors });
+      case "grpc-web":
+        return createGrpcWebTransport({ baseUrl, httpVersion: "1.1", interceptors });
+    }
+  };
+  const transports = new Map<ProtocolName, Transport>();
+  return {
+    app,
+    engine,
+    baseUrl,
+    port,
+    logLines,
+    client: (protocol) => {
+      let shared = transports.get(protocol);
+      if (!shared) transports.set(protocol, (shared = transport(protocol)));
+      return createClient(DockerService, shared);
+    },
+    clientWithToken: (protocol, token) => createClient(DockerService, transport(protocol, token)),
+    close: () => app.close(),
+  };
+}
+
+function bearer(token: string): Interceptor {
+  return (next) => (request) => {
+    request.header.set("authorization", `Bearer ${token}`);
+    return next(request);
+  };
+}
