@@ -13,14 +13,15 @@ import { AbandonedRunSweep, type AbandonedRunSweepOptions } from "./containers/o
 import { registerBrowserOrigins } from "./browser-origins.js";
 import { registerHostCheck } from "./host-check.js";
 import { registerDeadlineClamp } from "./deadline-clamp.js";
-import { createDualProtocolServer, type FaultLog } from "./listen.js";
+import { createDualProtocolServer, type FaultLog } from "./dual-protocol-server.js";
 import { EngineMonitor } from "./containers/engine/engine-monitor.js";
 import { Metrics } from "./observability/metrics.js";
 import { telemetryInterceptor } from "./observability/telemetry.js";
 import { registerProbes } from "./probes.js";
 import { classifyDecodeFailures } from "./rpc/decode-errors.js";
 import { refusal } from "./rpc/errors.js";
-import { errorMappingInterceptor, routes, streamLifetimeInterceptor } from "./rpc/routes.js";
+import { errorMappingInterceptor } from "./rpc/error-mapping.js";
+import { routes, streamLifetimeInterceptor } from "./rpc/routes.js";
 import { accessControlInterceptor } from "./security/access-control.js";
 import { clientCertificateContext } from "./security/client-certificate.js";
 import { auditInterceptor } from "./security/audit-log.js";
@@ -142,10 +143,11 @@ export async function buildApp(
   const callsShutdown = new AbortController();
   setMaxListeners(100_000, callsShutdown.signal);
   app.addHook("preClose", async () => {
+    // Unref'd: a process whose calls all ended may exit before the grace is over.
     setTimeout(
       () => callsShutdown.abort(refusal("shutting-down", "Osiris is shutting down; retry on another instance")),
       config.shutdownTimeoutMs,
-    );
+    ).unref();
   });
   app.addHook("onRequest", (_request, reply, done) => {
     failStalledWriteOnClose(reply.raw);

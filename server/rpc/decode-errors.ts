@@ -3,8 +3,10 @@
 // runs, answers some such bodies INTERNAL, and its JSON errors name no field;
 // this file gives them INVALID_ARGUMENT and a google.rpc.BadRequest.
 import { create, type DescEnum, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { base64Decode } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { undecodableRequest } from "./errors.js";
 import type { FieldViolation } from "./requests/violations.js";
 
 /**
@@ -17,6 +19,7 @@ import type { FieldViolation } from "./requests/violations.js";
  * signal is already aborted and would never fire again.
  */
 export function classifyDecodeFailures(context: HandlerContext): void {
+  if (context.requestMethod === "GET") refuseUndecodableQuery(context.url);
   const input = context.method.input;
   // `abort` is on every handler context connect-es makes, but not in its public type.
   const abortable = context as HandlerContext & { abort?: (reason?: unknown) => void };
@@ -31,6 +34,28 @@ export function classifyDecodeFailures(context: HandlerContext): void {
   };
 }
 
+/**
+ * A Connect GET carries its request in the query (`message`, base64 when
+ * `base64=1`). connect-es decodes it after this gate and answers a message
+ * that is not base64 INTERNAL, with an error no abort can correct in place
+ * (base64Decode throws a plain Error), so it is refused here first. The query
+ * is as short as the request line allows, so decoding it twice costs little.
+ */
+function refuseUndecodableQuery(url: string): void {
+  let query: URLSearchParams;
+  try {
+    query = new URL(url).searchParams;
+  } catch {
+    return;
+  }
+  if (query.get("base64") !== "1") return;
+  try {
+    base64Decode(query.get("message") ?? "");
+  } catch {
+    throw undecodableRequest('The query parameter "message" is not base64, and base64=1 says it is; send it base64url-encoded');
+  }
+}
+
 /** zlib's "unexpected end of file": a truncated gzip or brotli body, which connect-node answers INTERNAL. */
 const truncatedCompressionCodes = new Set(["Z_BUF_ERROR"]);
 
@@ -43,7 +68,7 @@ const truncatedCompressionCodes = new Set(["Z_BUF_ERROR"]);
 export function classifyDecodeFailure(error: unknown, input?: DescMessage): void {
   if (!(error instanceof ConnectError)) return;
   if (error.code === Code.Internal && isUndecodableBody(error)) {
-    reclassify(error, Code.InvalidArgument);
+    reclassify(error);
     return;
   }
   if (error.code === Code.InvalidArgument && input !== undefined && error.details.length === 0) {
@@ -64,10 +89,11 @@ function isUndecodableBody(error: ConnectError): boolean {
 }
 
 /** ConnectError's code and message are set once in its constructor; connect-es sends the same object on, so it changes in place. */
-function reclassify(error: ConnectError, code: Code): void {
+function reclassify(error: ConnectError): void {
+  const { code, message } = undecodableRequest(error.rawMessage);
   const writable = error as { code: Code; message: string };
   writable.code = code;
-  writable.message = new ConnectError(error.rawMessage, code).message;
+  writable.message = message;
 }
 
 /**

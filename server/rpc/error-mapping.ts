@@ -1,7 +1,47 @@
-import type { ConnectError } from "@connectrpc/connect";
+// How errors leave the server, as each protocol expects them; rpc/errors.ts
+// chooses their codes.
+import type { ConnectError, Interceptor } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJson } from "@connectrpc/connect/protocol-connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { classifyDecodeFailure } from "./decode-errors.js";
+import { toConnectError as mapError, type ErrorLog } from "./errors.js";
+
+/**
+ * A handler's error as the client sees it. A body connect-es could not decode
+ * reaches here only on streaming calls (see decode-errors.ts).
+ */
+function toConnectError(error: unknown, log: ErrorLog): ConnectError {
+  classifyDecodeFailure(error);
+  return mapError(error, log);
+}
+
+/** Maps every error leaving a handler to its status code, for unary and streaming calls alike. */
+export function errorMappingInterceptor(log: ErrorLog): Interceptor {
+  // A promise chain rather than async/await: this runs on every call, and each await costs ticks.
+  return (next) => (request) => {
+    let pending;
+    try {
+      pending = next(request);
+    } catch (error) {
+      return Promise.reject(toConnectError(error, log));
+    }
+    return pending.then(
+      (response) => (response.stream ? { ...response, message: mapStreamErrors(response.message, log) } : response),
+      (error: unknown) => {
+        throw toConnectError(error, log);
+      },
+    );
+  };
+}
+
+async function* mapStreamErrors<T>(messages: AsyncIterable<T>, log: ErrorLog): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (error) {
+    throw toConnectError(error, log);
+  }
+}
 
 /**
  * Answers a request with an error before connect-es sees it (the host and

@@ -25,7 +25,6 @@ import {
 } from "../containers/errors.js";
 import { RefusalError, type RefusalKind } from "../refusals.js";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { classifyDecodeFailure } from "./decode-errors.js";
 import { InvalidRequestError, type FieldViolation } from "./requests/violations.js";
 
 export interface ErrorLog {
@@ -70,12 +69,16 @@ export function clientCanceledError(): ConnectError {
   return new ConnectError("The client canceled the call or closed its connection", Code.Canceled);
 }
 
+/**
+ * A request connect-es cannot decode (a body, or a GET's query): the client's
+ * fault, on every protocol. decode-errors.ts finds such requests.
+ */
+export function undecodableRequest(message: string): ConnectError {
+  return new ConnectError(message, Code.InvalidArgument);
+}
+
 export function toConnectError(error: unknown, log: ErrorLog): ConnectError {
-  if (error instanceof ConnectError) {
-    // A body connect-es could not decode reaches here only on streaming calls; see decode-errors.ts.
-    classifyDecodeFailure(error);
-    return error;
-  }
+  if (error instanceof ConnectError) return error;
   if (error instanceof RefusalError) return refused(error);
   if (error instanceof InvalidRequestError) return invalidArgument(error.message, error.violations);
   if (error instanceof AmbiguousContainerReferenceError) {

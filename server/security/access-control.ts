@@ -5,14 +5,11 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ServerReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { refusal } from "../rpc/errors.js";
-import type { ClientCertificate } from "./client-certificate.js";
+import { clientCertificateKey, type ClientCertificate } from "./client-certificate.js";
 import { principalForCertificate, principalForToken, type Principal, type TokenEntry } from "./tokens.js";
 
 /** Who is calling, for handlers, audit and rate limits. Undefined when authentication is off. */
 export const principalKey = createContextKey<Principal | undefined>(undefined);
-
-/** The client certificate the TLS handshake verified, if any. */
-export const clientCertificateKey = createContextKey<ClientCertificate | undefined>(undefined);
 
 /** Services anyone may call: probes and schema discovery carry no credentials. */
 export const openServices: ReadonlySet<string> = new Set([

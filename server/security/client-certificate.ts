@@ -1,14 +1,16 @@
-import { createContextValues, type ContextValues } from "@connectrpc/connect";
+import { createContextKey, createContextValues, type ContextValues } from "@connectrpc/connect";
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import type { TLSSocket } from "node:tls";
-import { clientCertificateKey } from "./access-control.js";
 
 /** A client certificate the TLS handshake verified. */
 export interface ClientCertificate {
   /** The subject's single CN; undefined when it has none, or several (no usable identity). */
   commonName: string | undefined;
 }
+
+/** The client certificate the TLS handshake verified, if any; access control reads it. */
+export const clientCertificateKey = createContextKey<ClientCertificate | undefined>(undefined);
 
 /**
  * Puts a verified client certificate where the access-control interceptor

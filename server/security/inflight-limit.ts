@@ -1,4 +1,5 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
+import { refusal } from "../rpc/errors.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { principalKey } from "./access-control.js";
 
@@ -27,9 +28,9 @@ export function inFlightLimitInterceptor(maxInFlightPerPrincipal: number): Inter
     const count = inFlight.get(who) ?? 0;
     if (count >= maxInFlightPerPrincipal) {
       return Promise.reject(
-        new ConnectError(
+        refusal(
+          "too-many-calls-in-flight",
           `Too many calls in flight: at most ${maxInFlightPerPrincipal}${who ? ` for ${JSON.stringify(who)}` : ""}; wait for one to finish (WaitDockerContainer counts until the container exits)`,
-          Code.ResourceExhausted,
         ),
       );
     }

@@ -2,7 +2,8 @@ import { isIPv6 } from "node:net";
 import { createContextKey, type Interceptor } from "@connectrpc/connect";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { refusal } from "../rpc/errors.js";
-import { clientCertificateKey, principalKey } from "./access-control.js";
+import { principalKey } from "./access-control.js";
+import { clientCertificateKey } from "./client-certificate.js";
 import { principalForToken, type TokenEntry } from "./tokens.js";
 
 export interface RateLimit {

@@ -1,4 +1,5 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
+import { refusal } from "../rpc/errors.js";
 import { onStreamEnd } from "../rpc/stream-end.js";
 import { principalKey } from "./access-control.js";
 
@@ -19,9 +20,9 @@ export function streamLimitInterceptor(maxStreamsPerPrincipal: number): Intercep
     const who = request.contextValues.get(principalKey)?.name ?? "";
     const count = open.get(who) ?? 0;
     if (count >= maxStreamsPerPrincipal) {
-      throw new ConnectError(
+      throw refusal(
+        "too-many-streams",
         `Too many open streams: at most ${maxStreamsPerPrincipal}${who ? ` for ${JSON.stringify(who)}` : ""}; close one first`,
-        Code.ResourceExhausted,
       );
     }
     open.set(who, count + 1);

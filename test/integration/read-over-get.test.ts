@@ -53,6 +53,19 @@ describe("read-only RPCs over HTTP GET (Connect protocol)", () => {
     assert.equal(((await response.json()) as { code?: string }).code, "unauthenticated");
   });
 
+  it("answers a GET whose message is not base64 (base64=1) 400 invalid_argument, never 500 internal", async () => {
+    for (const message of ["a", "!!!", "abcde"]) {
+      const query = new URLSearchParams({ connect: "v1", encoding: "proto", base64: "1", message });
+      const response = await fetch(`${server.baseUrl}/osiris.docker.v1.DockerService/GetDockerContainer?${query}`, {
+        headers: { authorization: `Bearer ${viewerToken}` },
+      });
+      assert.equal(response.status, 400, message);
+      const body = (await response.json()) as { code?: string; message?: string };
+      assert.equal(body.code, "invalid_argument", message);
+      assert.match(body.message ?? "", /"message" is not base64/);
+    }
+  });
+
   it("serves no GET for an RPC that changes the engine, even to an operator, and the container keeps running", async () => {
     const response = await fetch(getUrl(server, "StopDockerContainer", { container: containerId }), {
       headers: { authorization: `Bearer ${operatorToken}` },

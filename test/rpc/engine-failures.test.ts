@@ -4,7 +4,7 @@ import { Code } from "@connectrpc/connect";
 import { ContainerState } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { dockerodeError } from "../support/fake-engine.js";
 import { startFastServer, type FastServer } from "../support/fast-server.js";
-import { badRequestFields, rpcError, testImage } from "./expectations.js";
+import { badRequestFields, eventually, rpcError, testImage } from "./expectations.js";
 
 const managed = { "io.osiris.managed": "true" };
 
@@ -180,6 +180,7 @@ describe("engine failures become precise status codes", () => {
     try {
       const error = await rpcError(client().getDockerContainer({ container: "stalled" }, { timeoutMs: 100 }));
       assert.equal(error.code, Code.DeadlineExceeded);
+      assert.ok(await eventually(() => server.engine.aborted.inspectContainer === 1), "the stalled engine request was aborted");
     } finally {
       release();
     }

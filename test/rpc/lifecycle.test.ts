@@ -53,10 +53,12 @@ describe("Stop, Start, Restart, Wait and Remove over the real router, on a fake 
     assert.deepEqual(await waiting.then(({ exitCode, error }) => ({ exitCode, error })), { exitCode: 3, error: "" });
   });
 
-  it("ends a wait at the client's deadline with DEADLINE_EXCEEDED", async () => {
+  it("ends a wait at the client's deadline with DEADLINE_EXCEEDED, and aborts the engine's wait", async () => {
     const container = await run();
+    const aborted = server.engine.aborted.waitContainer;
     const error = await rpcError(client().waitDockerContainer({ container: container.id }, { timeoutMs: 50 }));
     assert.equal(error.code, Code.DeadlineExceeded);
+    assert.ok(await eventually(() => server.engine.aborted.waitContainer === aborted + 1), "the engine wait was aborted");
     assert.equal(server.engine.inspect(container.id)?.State.Running, true);
   });
 

@@ -200,7 +200,9 @@ const engineRoot = "/var/lib/docker";
 const zeroTime = "0001-01-01T00:00:00Z";
 const defaultImage = "osiris-test/busybox:latest";
 const knownStatuses = new Set(["created", "restarting", "running", "removing", "paused", "exited", "dead"]);
-const knownListFilters = new Set(["label", "status", "name", "id", "volume", "ancestor", "before", "since", "exited", "health", "network", "publish", "expose", "is-task", "isolation"]);
+/** List filters the engine knows but this fake does not model; asking for one fails the test loudly rather than being ignored. */
+const unmodelledListFilters = new Set(["ancestor", "before", "since", "exited", "health", "network", "publish", "expose", "is-task", "isolation"]);
+const modelledListFilters = new Set(["label", "status", "name", "id", "volume"]);
 
 /**
  * The engine in memory. Test controls: failNext, hang, down/up, counters in
@@ -212,6 +214,8 @@ export class FakeEngine implements EngineClient {
   readonly endpoint: string;
   /** How often each operation was called, failed calls included. */
   readonly calls = Object.fromEntries(engineMethods.map((method) => [method, 0])) as Record<EngineMethod, number>;
+  /** How many calls of each operation ended because their caller aborted them. */
+  readonly aborted = Object.fromEntries(engineMethods.map((method) => [method, 0])) as Record<EngineMethod, number>;
   /** Every pull asked for, with the auth it carried. */
   readonly pulls: { fromImage: string; tag: string; auth: RegistryAuth | undefined }[] = [];
 
@@ -277,7 +281,10 @@ export class FakeEngine implements EngineClient {
   }
 
   resetCalls(): void {
-    for (const method of engineMethods) this.calls[method] = 0;
+    for (const method of engineMethods) {
+      this.calls[method] = 0;
+      this.aborted[method] = 0;
+    }
   }
 
   /** Makes an image local; returns its id. */
@@ -401,7 +408,8 @@ export class FakeEngine implements EngineClient {
     await this.enter("listContainers", signal);
     const filters = query.filters ?? {};
     for (const key of Object.keys(filters)) {
-      if (!knownListFilters.has(key)) throw this.error("listContainers", 400, `Invalid filter '${key}'`);
+      if (unmodelledListFilters.has(key)) throw new Error(`FakeEngine does not model the list filter ${JSON.stringify(key)}; add it`);
+      if (!modelledListFilters.has(key)) throw this.error("listContainers", 400, `Invalid filter '${key}'`);
     }
     for (const status of filters.status ?? []) {
       if (!knownStatuses.has(status)) throw this.error("listContainers", 400, `Invalid filter 'status=${status}'`);
@@ -518,6 +526,7 @@ export class FakeEngine implements EngineClient {
       };
       const onAbort = () => {
         this.waiters.delete(waiter);
+        this.aborted.waitContainer++;
         reject(abortError());
       };
       this.waiters.add(waiter);
@@ -610,6 +619,7 @@ export class FakeEngine implements EngineClient {
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => {
           held.delete(resume);
+          this.aborted[method]++;
           reject(abortError());
         };
         const resume = () => {

@@ -8,7 +8,9 @@ import { DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.j
 import { FakeEngine } from "./fake-engine.js";
 import type { ProtocolName } from "./test-server.js";
 
-export { protocols, type ProtocolName } from "./test-server.js";
+export type { ProtocolName } from "./test-server.js";
+/** The protocols test-server.ts serves; named here too, so that a fast test does not load dockerode. */
+export const protocols: readonly ProtocolName[] = ["connect-json", "grpc", "grpc-web"];
 
 export interface FastServerOptions {
   /** Settings as the environment gives them (`OSIRIS_RATE_LIMIT: "1"`); read by the real loadConfig. */
@@ -42,7 +44,7 @@ export async function startFastServer(options: FastServerOptions = {}): Promise<
     OSIRIS_LOG_LEVEL: "info",
     // Tests call faster than any client should; the limit has tests of its own.
     OSIRIS_RATE_LIMIT: "1000",
-    OSIRIS_SHUTDOWN_TIMEOUT_MS: "500",
+    OSIRIS_SHUTDOWN_TIMEOUT_MS: "200",
     ...options.env,
   });
   const logLines: string[] = [];

@@ -1,5 +1,6 @@
 import type { ContainerStateName } from "../../containers/container-info.js";
 import type { ListQuery } from "../../containers/containers.js";
+import { normaliseContainerReference } from "../../containers/grammar/container-name.js";
 import type { ListDockerContainersRequest } from "../../../gen/osiris/docker/v1/docker_management_pb.js";
 import { containerStates } from "../enums.js";
 import { decodePageToken } from "../page-token.js";
@@ -23,7 +24,8 @@ export function listQueryFromRequest(request: ListDockerContainersRequest): List
   const query: ListQuery = {
     all: request.all,
     labelSelector: { ...request.labelSelector },
-    namePrefix: request.namePrefix.replace(/^\//, ""),
+    // Names as the engine reports them ("/web") match too.
+    namePrefix: normaliseContainerReference(request.namePrefix),
     states: wanted,
     managedOnly: request.managedOnly ?? true,
     pageSize: request.pageSize === 0 ? defaultPageSize : request.pageSize,
