@@ -26,7 +26,8 @@ import { accessControlInterceptor } from "./security/access-control.js";
 import { clientCertificateContext } from "./security/client-certificate.js";
 import { auditInterceptor } from "./security/audit-log.js";
 import { inFlightLimitInterceptor } from "./security/inflight-limit.js";
-import { frontDoorInterceptor, rateLimitInterceptor, remoteAddressKey, remoteAddressOf } from "./security/rate-limit.js";
+import { createFrontDoor, frontDoorInterceptor, rateLimitInterceptor, remoteAddressKey, remoteAddressOf } from "./security/rate-limit.js";
+import { credentialGate } from "./security/request-gate.js";
 import { streamLimitInterceptor } from "./security/stream-limit.js";
 
 export interface AppDependencies {
@@ -153,6 +154,7 @@ export async function buildApp(
     failStalledWriteOnClose(reply.raw);
     done();
   });
+  const frontDoor = createFrontDoor(config.rateLimit, config.tokens, app.log);
   await app.register(fastifyConnectPlugin, {
     routes: routes({ containers, events, monitor, shutdown: shutdown.signal }),
     // Outermost first: audit sees the final code of every call, including refusals;
@@ -160,7 +162,7 @@ export async function buildApp(
     interceptors: [
       streamLifetimeInterceptor(),
       telemetryInterceptor(app.log, metrics),
-      frontDoorInterceptor(config.rateLimit, config.tokens, app.log),
+      frontDoorInterceptor(frontDoor),
       auditInterceptor(app.log),
       accessControlInterceptor(config.tokens),
       rateLimitInterceptor(config.rateLimit),
@@ -173,8 +175,9 @@ export async function buildApp(
       values.set(remoteAddressKey, remoteAddressOf(request.raw));
       return values;
     },
-    // Runs before each body is read; makes undecodable bodies INVALID_ARGUMENT on every protocol.
-    requestGate: classifyDecodeFailures,
+    // Runs before each body is read: refuses callers without credentials and
+    // oversized probes unread, then makes undecodable bodies INVALID_ARGUMENT on every protocol.
+    requestGate: credentialGate({ tokens: config.tokens, frontDoor, audit: app.log }, classifyDecodeFailures),
     // JSON that names an unknown field or enum value is refused, not half-read:
     // a misspelt "name" would get a random name, "protocol": "UDP" would publish TCP.
     // Binary protobuf keeps unknown fields, as proto3 wants for compatibility.

@@ -20,6 +20,8 @@ export interface DualProtocolOptions extends Partial<ConnectionLimits> {
   tls?: TlsFiles;
   /** After close(), how long open calls may finish before their connections are destroyed; default 10 s. */
   closeGraceMs?: number;
+  /** How long a request's body may take to arrive, from its headers (or its turn, HTTP/1.1); default 30 s. */
+  requestBodyTimeoutMs?: number;
   /** Hears about faults contained in connection callbacks, and about the connection cap. */
   log?: FaultLog;
 }
@@ -38,6 +40,23 @@ const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
  * request cleanly (RESOURCE_EXHAUSTED) and keep serving the connection.
  */
 const http2SessionMemoryMb = 64;
+
+/**
+ * Streams one HTTP/2 connection may have open at once. Node's default is
+ * 2^32-1, so one connection could hold thousands of half-sent bodies; grpc-go
+ * and nginx allow 100 to 128. Clients queue past it (the SETTINGS frame
+ * tells them), they are not refused.
+ */
+const http2MaxConcurrentStreams = 100;
+
+/**
+ * Every Osiris RPC takes one request message (no client streaming), so a
+ * request's body is due soon after its headers. A client that trickles it
+ * holds buffers, a stream and, over HTTP/1.1, a connection that never looks
+ * idle; past this bound it is cut. Only the body is bounded: a long answer
+ * (a log follow, an event watch) runs as long as it likes.
+ */
+const defaultRequestBodyTimeoutMs = 30_000;
 
 /** How long a client may go on sending a body nobody reads, after its answer (HTTP/2). */
 const drainLimitMs = 1_000;
@@ -80,7 +99,7 @@ const prefaceTimeoutMs = 10_000;
  * "error" listeners.
  */
 export function createDualProtocolServer(fastifyHandler: RequestHandler, options: DualProtocolOptions = {}): net.Server {
-  const { tls: tlsFiles, closeGraceMs = 10_000, log } = options;
+  const { tls: tlsFiles, closeGraceMs = 10_000, requestBodyTimeoutMs = defaultRequestBodyTimeoutMs, log } = options;
   const contain = faultContainer(log);
   const connections = new OpenConnections(
     {
@@ -93,7 +112,15 @@ export function createDualProtocolServer(fastifyHandler: RequestHandler, options
   const headersDeadline = tlsFiles ? undefined : new HeadersDeadline(prefaceTimeoutMs);
   const pipelines = new OneExchangeAtATime();
   const handler: RequestHandler = (request, response) => {
-    const serve = contain("handling a request", () => fastifyHandler(request, response), () => response.destroy());
+    const serve = contain(
+      "handling a request",
+      () => {
+        // Armed when the request is served: a pipelined HTTP/1.1 request's body is not read before its turn.
+        armRequestBodyDeadline(request, requestBodyTimeoutMs, contain);
+        fastifyHandler(request, response);
+      },
+      () => response.destroy(),
+    );
     contain(
       "tracking a request",
       () => {
@@ -123,6 +150,7 @@ export function createDualProtocolServer(fastifyHandler: RequestHandler, options
         key: tlsFiles.key,
         allowHTTP1: true,
         maxSessionMemory: http2SessionMemoryMb,
+        settings: { maxConcurrentStreams: http2MaxConcurrentStreams },
         noDelay: true,
         handshakeTimeout: prefaceTimeoutMs,
         ...(tlsFiles.clientCa ? { ca: tlsFiles.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
@@ -136,7 +164,10 @@ export function createDualProtocolServer(fastifyHandler: RequestHandler, options
   }
   const http1Server = http.createServer(handler as http.RequestListener);
   http1Server.on("connection", contain("arming the headers deadline", (socket: net.Socket) => headersDeadline?.connectionOpened(socket), destroySocket));
-  const http2Server = http2.createServer({ maxSessionMemory: http2SessionMemoryMb }, handler);
+  const http2Server = http2.createServer(
+    { maxSessionMemory: http2SessionMemoryMb, settings: { maxConcurrentStreams: http2MaxConcurrentStreams } },
+    handler,
+  );
   http2Server.on("session", trackSession);
   // Small frames end every answer (trailers, END_STREAM); with Nagle's
   // algorithm on, they could wait for the previous segment's acknowledgement.
@@ -197,6 +228,29 @@ function withBoundedClose(listener: net.Server, connections: OpenConnections, gr
     closeIdleConnections: () => connections.closeIdle(),
   });
   return listener;
+}
+
+/**
+ * Cuts a request whose body has not all arrived within `timeoutMs`: an HTTP/2
+ * stream is reset (CANCEL), an HTTP/1.1 connection closed (its parser cannot
+ * skip the rest of a body). Whether it arrived is asked when the timer fires,
+ * so an answer that outlives its request is never cut.
+ */
+function armRequestBodyDeadline(request: http.IncomingMessage | http2.Http2ServerRequest, timeoutMs: number, contain: Contain): void {
+  if (request.complete || request.readableEnded) return;
+  const socket = "stream" in request ? undefined : (request.socket as net.Socket | null);
+  const cut = contain("cutting a request whose body is late", () => {
+    if (request.complete || request.readableEnded) return;
+    if ("stream" in request) {
+      if (!request.stream.destroyed) request.stream.close(http2.constants.NGHTTP2_CANCEL);
+    } else {
+      socket?.destroy();
+    }
+  });
+  const timer = setTimeout(cut, timeoutMs).unref();
+  const clear = () => clearTimeout(timer);
+  request.once("end", clear);
+  request.once("close", clear);
 }
 
 /**

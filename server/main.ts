@@ -2,6 +2,7 @@ import { buildApp } from "./app.js";
 import { ConfigError, loadConfig, settingsHelp } from "./config.js";
 import { connectEngine } from "./containers/engine/dockerode-engine-client.js";
 import { newInstanceId } from "./containers/grammar/labels.js";
+import { invisibleAllowlistFolders } from "./containers/policy/bind-mounts.js";
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.stdout.write(settingsHelp);
@@ -38,6 +39,13 @@ if (!config.tokens) {
   const exposure = config.allowInsecureRemote ? "OSIRIS_ALLOW_INSECURE_REMOTE=1 is set" : "listening on loopback only";
   app.log.warn(
     `AUTHENTICATION IS OFF (no OSIRIS_TOKENS_FILE): anyone who can reach ${config.listen.host}:${config.listen.port} controls the Docker engine, which is root on this host; ${exposure}`,
+  );
+}
+
+for (const folder of await invisibleAllowlistFolders(config.runPolicy.bindMountAllowlist)) {
+  app.log.warn(
+    { folder },
+    `OSIRIS_BIND_MOUNT_ALLOWLIST folder ${JSON.stringify(folder)} does not exist for Osiris; every bind under it is refused. Allowlist folders must be visible to Osiris at the same path as on the engine's host`,
   );
 }
 

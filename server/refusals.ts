@@ -18,6 +18,8 @@ export type RefusalKind =
   | "too-many-calls-in-flight"
   /** A browser request from an origin not in OSIRIS_CORS_ORIGINS. */
   | "origin-not-allowed"
+  /** A request declaring a body larger than its service ever needs (a health check of megabytes), refused before it is read. */
+  | "request-too-large"
   /** A request addressed to a host name Osiris does not answer to (DNS rebinding). */
   | "host-not-allowed"
   /** A request that names no host at all. */

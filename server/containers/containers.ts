@@ -77,11 +77,11 @@ export class Containers {
   }
 
   start(reference: string, ignoreAlreadyRunning: boolean, signal: AbortSignal): Promise<StartResult> {
-    return startContainer(this.target, reference, ignoreAlreadyRunning, signal);
+    return startContainer(this.target, this.options.policy.bindMountAllowlist, reference, ignoreAlreadyRunning, signal);
   }
 
   restart(reference: string, timeoutSeconds: number | undefined, signal: AbortSignal): Promise<ContainerInfo> {
-    return restartContainer(this.target, reference, timeoutSeconds, signal);
+    return restartContainer(this.target, this.options.policy.bindMountAllowlist, reference, timeoutSeconds, signal);
   }
 
   remove(reference: string, options: RemoveOptions, signal: AbortSignal): Promise<RemoveResult> {

@@ -39,6 +39,8 @@ const refusalCodes = {
   "rate-limited": Code.ResourceExhausted,
   "too-many-streams": Code.ResourceExhausted,
   "too-many-calls-in-flight": Code.ResourceExhausted,
+  // As connect-es answers a body over readMaxBytes.
+  "request-too-large": Code.ResourceExhausted,
   // PERMISSION_DENIED (HTTP 403), not 421 Misdirected Request for a host: the
   // caller is refused for where it sent the request, or from where, and
   // sending it again unchanged will never succeed, which is what

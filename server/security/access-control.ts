@@ -1,6 +1,6 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
-import { createContextKey, type ConnectError, type Interceptor } from "@connectrpc/connect";
+import { createContextKey, type ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ServerReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -54,6 +54,30 @@ function admit(request: Parameters<Parameters<Interceptor>[0]>[0], tokens: reado
   }
   // Authentication is off (loopback, no tokens): a bearer token is ignored.
   if (tokens === undefined && (caller === "missing" || caller === "invalid")) return undefined;
+  return unidentifiedRefusal(caller);
+}
+
+/** What a request gate sees of a call before its body is read. */
+export interface CallBeforeBody {
+  service: { typeName: string };
+  requestHeader: Headers;
+  values: ContextValues;
+}
+
+/**
+ * The refusal accessControlInterceptor would give a caller who is nobody,
+ * for a request gate to give before the body is read: a body of megabytes
+ * from a caller without credentials is then never buffered. Only when tokens
+ * are configured, and never for open services; roles are left to the
+ * interceptor, which sees the whole call.
+ */
+export function refuseUnidentifiedCaller(call: CallBeforeBody, tokens: readonly TokenEntry[] | undefined): ConnectError | undefined {
+  if (tokens === undefined || openServices.has(call.service.typeName)) return undefined;
+  const caller = identify(call.requestHeader.get("authorization"), call.values.get(clientCertificateKey), tokens);
+  return typeof caller === "object" && "role" in caller ? undefined : unidentifiedRefusal(caller);
+}
+
+function unidentifiedRefusal(caller: "missing" | "invalid" | { refusal: string }): ConnectError {
   if (caller === "missing") return refusal("credentials-missing", 'Missing credentials: send "Authorization: Bearer <token>"');
   if (caller === "invalid") return refusal("credentials-invalid", "Invalid bearer token");
   return refusal("credentials-invalid", caller.refusal);

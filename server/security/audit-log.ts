@@ -1,3 +1,4 @@
+import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { isMutating, principalKey } from "./access-control.js";
 
@@ -48,4 +49,17 @@ function stringField(value: unknown): string | undefined {
   if (typeof value !== "string" || value === "") return undefined;
   if (value.length <= auditedValueMaxLength) return value;
   return `${value.slice(0, auditedValueMaxLength)}...(${value.length - auditedValueMaxLength} more characters)`;
+}
+
+/**
+ * The audit line of a mutating call refused before its body was read (by the
+ * request gate, for its credentials): the RPC and outcome, but no container or
+ * image, which are in the body nobody read.
+ */
+export function auditRefusedBeforeBody(
+  log: AuditLog,
+  call: { service: { typeName: string }; method: Pick<DescMethod, "idempotency" | "name"> },
+  error: ConnectError,
+): void {
+  if (isMutating(call)) log.info({ audit: true, rpc: call.method.name, principal: undefined, outcome: Code[error.code] }, "audit");
 }

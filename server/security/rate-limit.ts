@@ -1,5 +1,5 @@
 import { isIPv6 } from "node:net";
-import { createContextKey, type Interceptor } from "@connectrpc/connect";
+import { createContextKey, type ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { refusal } from "../rpc/errors.js";
 import { principalKey } from "./access-control.js";
@@ -102,12 +102,29 @@ const refusalSummaryIntervalMs = 60_000;
  * instead one line per address and minute says how many were refused, so a
  * flood cannot fill the disk through the log.
  */
-export function frontDoorInterceptor(
+export function frontDoorInterceptor(door: FrontDoor): Interceptor {
+  return (next) => (request) => {
+    const refused = door({ service: request.service, authorization: request.header.get("authorization"), values: request.contextValues });
+    return refused ? Promise.reject(refused) : next(request);
+  };
+}
+
+/** What the front door reads of a call; a request gate (before the body) has it too. */
+export interface FrontDoorCall {
+  service: { typeName: string };
+  authorization: string | null;
+  values: ContextValues;
+}
+
+/** The front door's check: the refusal for a call it turns away, else undefined. One per app, shared by the interceptor and the request gate. */
+export type FrontDoor = (call: FrontDoorCall) => ConnectError | undefined;
+
+export function createFrontDoor(
   limit: RateLimit,
   tokens: readonly TokenEntry[] | undefined,
   log: FrontDoorLog,
   now: () => number = () => performance.now(),
-): Interceptor {
+): FrontDoor {
   const buckets = new TokenBuckets(limit, now);
   const refusals = new Map<string, { count: number; since: number }>();
   const noteRefusal = (address: string) => {
@@ -126,17 +143,15 @@ export function frontDoorInterceptor(
       "rate limit: refusing calls without valid credentials from this address",
     );
   };
-  return (next) => (request) => {
-    if (isExempt(request) || hasValidCredentials(request, tokens)) return next(request);
-    const address = addressBucket(request.contextValues.get(remoteAddressKey));
-    if (buckets.take(address)) return next(request);
-    request.contextValues.set(refusedAtFrontDoorKey, true);
+  return (call) => {
+    if (isExempt(call) || hasValidCredentials(call, tokens)) return undefined;
+    const address = addressBucket(call.values.get(remoteAddressKey));
+    if (buckets.take(address)) return undefined;
+    call.values.set(refusedAtFrontDoorKey, true);
     noteRefusal(address);
-    return Promise.reject(
-      refusal(
-        "rate-limited",
-        `Rate limit exceeded: at most ${limit.perSecond} calls per second from one address without valid credentials; retry later, or authenticate`,
-      ),
+    return refusal(
+      "rate-limited",
+      `Rate limit exceeded: at most ${limit.perSecond} calls per second from one address without valid credentials; retry later, or authenticate`,
     );
   };
 }
@@ -146,10 +161,10 @@ export function frontDoorInterceptor(
  * the TLS handshake verified against the operator's CA. Which role either
  * gets is for the access-control interceptor to decide.
  */
-function hasValidCredentials(request: Parameters<Parameters<Interceptor>[0]>[0], tokens: readonly TokenEntry[] | undefined): boolean {
-  if (request.contextValues.get(clientCertificateKey) !== undefined) return true;
+function hasValidCredentials(call: FrontDoorCall, tokens: readonly TokenEntry[] | undefined): boolean {
+  if (call.values.get(clientCertificateKey) !== undefined) return true;
   if (tokens === undefined) return false;
-  const bearer = /^Bearer[ ]+(\S+)$/i.exec(request.header.get("authorization") ?? "")?.[1];
+  const bearer = /^Bearer[ ]+(\S+)$/i.exec(call.authorization ?? "")?.[1];
   return bearer !== undefined && principalForToken(tokens, bearer) !== undefined;
 }
 

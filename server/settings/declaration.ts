@@ -154,7 +154,7 @@ export const declaration = {
         shownDefault: "none (every bind mount refused)",
         parse: parse.absolutePaths,
         description:
-          "Comma-separated host folders whose contents may be bind-mounted, always read-only and never through a symlink. Never mountable, whatever this says (a path that is, is inside or contains one): `/run/docker*`, `/var/run/docker*`, `/run/containerd`, `/var/run/containerd`, `/var/lib/docker`, `/var/lib/containerd`, `/proc`, `/sys`, `/dev`, `/boot`, `/etc`, the engine's data root, any path a container can write, and any folder holding a unix socket or device node.",
+          "Comma-separated host folders whose contents may be bind-mounted, always read-only and never through a symlink. Never mountable, whatever this says (a path that is, is inside or contains one): `/run/docker*`, `/var/run/docker*`, `/run/containerd`, `/var/run/containerd`, `/var/lib/docker`, `/var/lib/containerd`, `/proc`, `/sys`, `/dev`, `/boot`, `/etc`, the engine's data root, any path a container can write, and any folder holding a unix socket or device node. Osiris checks each path in its own filesystem, so these folders must be visible to Osiris at the same path as on the engine's host (in Osiris's container, mount them at the same path; with a remote engine, binds are refused): a source, allowlist folder or folder between them that Osiris cannot see is refused, and one missing at startup is logged. Start and Restart check binds again.",
       }),
       allowedImages: variable("OSIRIS_ALLOWED_IMAGES", {
         group: "Security",

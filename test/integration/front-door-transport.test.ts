@@ -102,7 +102,9 @@ describe("gRPC-Web and Connect streaming over HTTP/1.1: refused bodies never end
   let bomb: Buffer;
   before(async () => {
     bomb = await gzipBomb(530);
-    // Tokens on: none of these callers has one, and none needs one to be answered.
+    // Tokens on. Callers of open services (Health) send none; the DockerService
+    // calls carry the operator's token, since a call without one is refused
+    // before its body is read (front-door-bodies.test.ts), and these are about bodies.
     server = await startServerProcess({
       OSIRIS_TOKENS: JSON.stringify([{ principal: "ops", role: "operator", token: operatorToken }]),
       OSIRIS_READ_MAX_BYTES: String(readMaxBytes),
@@ -114,7 +116,7 @@ describe("gRPC-Web and Connect streaming over HTTP/1.1: refused bodies never end
     const answer = await http1Post(
       server.port,
       "/osiris.docker.v1.DockerService/RunDockerContainer",
-      { "content-type": "application/grpc-web+proto" },
+      { "content-type": "application/grpc-web+proto", authorization: `Bearer ${operatorToken}` },
       Buffer.from("\x00\x00\x00\x00\x01[]", "latin1"),
     );
     assert.equal(answer.status, 200);
@@ -126,7 +128,7 @@ describe("gRPC-Web and Connect streaming over HTTP/1.1: refused bodies never end
     const answer = await http1Post(
       server.port,
       "/osiris.docker.v1.DockerService/GetDockerContainer",
-      { "content-type": "application/grpc-web+json" },
+      { "content-type": "application/grpc-web+json", authorization: `Bearer ${operatorToken}` },
       Buffer.from('{"container":"x"}'),
     );
     assert.equal(grpcWebStatus(answer), grpcStatusCode.resourceExhausted);

@@ -376,6 +376,48 @@ describe("the deny-list holds whatever the allowlist says", () => {
   });
 });
 
+describe("a bind source Osiris cannot see is refused, at Run and at every Start and Restart", () => {
+  it("answers PERMISSION_DENIED naming mounts[0].source for a source that does not exist (the engine answered INVALID_ARGUMENT)", async () => {
+    for (const [source, missing] of [
+      [join(allowed, "mnt", "never-made"), join(allowed, "mnt", "never-made")],
+      [join(allowed, "gone", "deeper"), join(allowed, "gone")],
+    ] as const) {
+      const error = await rpcError(runThroughOsiris({ mounts: [bind(source, "/data")] }));
+      assert.equal(error.code, Code.PermissionDenied, error.rawMessage);
+      assert.match(error.rawMessage, /^Refused by policy OSIRIS_BIND_MOUNT_ALLOWLIST: mounts\[0\]\.source /);
+      assert.ok(error.rawMessage.includes(`cannot be examined by Osiris (ENOENT on ${JSON.stringify(missing)})`), error.rawMessage);
+      assert.match(error.rawMessage, /visible to Osiris at the same path as on the engine's host/);
+    }
+  });
+
+  it("refuses StartDockerContainer and RestartDockerContainer with PERMISSION_DENIED once the source was swapped on the host for a symlink to /", async () => {
+    const source = join(allowed, "mnt", "swapped-later");
+    mkdirSync(source);
+    const id = await runThroughOsiris({ mounts: [bind(source, "/data")], command: ["sh", "-c", `${seesHostRoot("/data")}; echo ran`] });
+    await docker.getContainer(id).wait();
+    const stopped = await docker.getContainer(id).inspect();
+    try {
+      rmSync(source, { recursive: true });
+      symlinkSync("/", source);
+      for (const call of [
+        () => server.client("grpc").startDockerContainer({ container: id }),
+        () => server.client("connect-json").restartDockerContainer({ container: id }),
+      ]) {
+        const error = await rpcError(call());
+        assert.equal(error.code, Code.PermissionDenied, error.rawMessage);
+        assert.match(error.rawMessage, /^Refused by policy OSIRIS_BIND_MOUNT_ALLOWLIST: mounts\[0\]\.source .*passes through the symlink/);
+      }
+      const after = await docker.getContainer(id).inspect();
+      assert.equal(after.State.Status, "exited");
+      assert.equal(after.State.StartedAt, stopped.State.StartedAt, "the engine never started it again");
+      assert.equal((await logsOf(id)).match(/ran/g)?.length, 1);
+      assert.equal(existsSync(escapeMarker), false);
+    } finally {
+      rmSync(source, { force: true });
+    }
+  });
+});
+
 /** A 136-byte static x86-64 ELF: `exit(geteuid())`. */
 function euidProgram(): Buffer {
   const code = Buffer.from([0xb8, 0x6b, 0, 0, 0, 0x0f, 0x05, 0x89, 0xc7, 0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05]);

@@ -20,6 +20,7 @@ describe("refusals", () => {
       ["rate-limited", Code.ResourceExhausted],
       ["too-many-streams", Code.ResourceExhausted],
       ["too-many-calls-in-flight", Code.ResourceExhausted],
+      ["request-too-large", Code.ResourceExhausted],
       ["origin-not-allowed", Code.PermissionDenied],
       ["host-not-allowed", Code.PermissionDenied],
       ["host-missing", Code.InvalidArgument],

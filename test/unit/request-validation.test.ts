@@ -4,7 +4,10 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import {
+  ContainerState,
+  EventType,
   GetDockerContainerRequestSchema,
+  MountType,
   ListDockerContainersRequestSchema,
   Protocol,
   RestartPolicyMode,
@@ -22,7 +25,7 @@ import { logQueryFromRequest } from "../../server/rpc/requests/logs-request.js";
 import { restartArgumentsFromRequest } from "../../server/rpc/requests/restart-request.js";
 import { runSpecFromRequest } from "../../server/rpc/requests/run-request.js";
 import { stopSpecFromRequest } from "../../server/rpc/requests/stop-request.js";
-import { InvalidRequestError } from "../../server/rpc/requests/violations.js";
+import { InvalidRequestError, Violations } from "../../server/rpc/requests/violations.js";
 import { waitArgumentsFromRequest } from "../../server/rpc/requests/wait-request.js";
 
 function violations(action: () => unknown): Record<string, string> {
@@ -177,6 +180,59 @@ describe("label selectors", () => {
       assert.deepEqual(Object.keys(watch), ["label_selector"]);
     }
     assert.equal(Object.keys(listQueryFromRequest(create(ListDockerContainersRequestSchema, { labelSelector: selector(64, 500) })).labelSelector).length, 64);
+  });
+});
+
+describe("repeated fields", () => {
+  const watch = (types: EventType[]) => eventFilterFromRequest(create(WatchDockerEventsRequestSchema, { types }));
+  const list = (states: ContainerState[]) => listQueryFromRequest(create(ListDockerContainersRequestSchema, { states }));
+
+  it("answers INVALID_ARGUMENT naming `types` once for more event types than exist", () => {
+    assert.deepEqual(Object.keys(violations(() => watch(Array<EventType>(1000).fill(EventType.OOM)))), ["types"]);
+    assert.deepEqual(Object.keys(violations(() => watch(Array<EventType>(12).fill(EventType.OOM)))), ["types"]);
+  });
+
+  it("keeps each event type once, in the order first given", () => {
+    const types = [EventType.OOM, EventType.DIED, EventType.OOM, EventType.DIED, EventType.OOM];
+    assert.deepEqual(watch(types).types, ["oom", "died"]);
+  });
+
+  it("still names each unknown event type within the bound", () => {
+    assert.deepEqual(Object.keys(violations(() => watch([EventType.OOM, 99 as EventType]))), ["types[1]"]);
+  });
+
+  it("answers INVALID_ARGUMENT naming `states` once for more states than exist, and keeps each state once", () => {
+    assert.deepEqual(Object.keys(violations(() => list(Array<ContainerState>(1000).fill(ContainerState.EXITED)))), ["states"]);
+    assert.deepEqual(list([ContainerState.EXITED, ContainerState.RUNNING, ContainerState.EXITED]).states, ["exited", "running"]);
+    assert.deepEqual(Object.keys(violations(() => list([ContainerState.UNSPECIFIED]))), ["states[0]"]);
+  });
+
+  it("bounds mounts to 64, command and entrypoint to 4096, ports to 1024 and env to 4096, one violation each", () => {
+    const mounts = Array.from({ length: 65 }, (_, i) => ({ type: MountType.TMPFS, target: `/t${i}` }));
+    assert.equal(runSpecFromRequest(runRequest({ mounts: mounts.slice(0, 64) })).mounts.length, 64);
+    const many = Array<string>(4097).fill("x");
+    const ports = Array.from({ length: 1025 }, (_, i) => ({ containerPort: i + 1 }));
+    const env = Object.fromEntries(Array.from({ length: 4097 }, (_, i) => [`K${i}=`, "v"]));
+    assert.deepEqual(
+      Object.keys(violations(() => runSpecFromRequest(runRequest({ mounts, command: many, entrypoint: many, ports, env })))).sort(),
+      ["command", "entrypoint", "env", "mounts", "ports"],
+    );
+    assert.equal(runSpecFromRequest(runRequest({ command: many.slice(0, 4096) })).command.length, 4096);
+  });
+
+  it("bounds Run labels to 256 entries and 64 KiB of keys and values", () => {
+    const labels = (entries: number, valueLength: number) =>
+      Object.fromEntries(Array.from({ length: entries }, (_, i) => [`k${i}`, "v".repeat(valueLength)]));
+    assert.deepEqual(Object.keys(violations(() => runSpecFromRequest(runRequest({ labels: labels(257, 1) })))), ["labels"]);
+    assert.deepEqual(Object.keys(violations(() => runSpecFromRequest(runRequest({ labels: labels(2, 33 * 1024) })))), ["labels"]);
+    assert.equal(Object.keys(runSpecFromRequest(runRequest({ labels: labels(4, 16 * 1024 - 8) })).labels).length, 4);
+  });
+
+  it("lists at most 100 violations, then says how many more there are", () => {
+    const command = Array<string>(4000).fill("\0");
+    const listed = Object.entries(violations(() => runSpecFromRequest(runRequest({ command }))));
+    assert.equal(listed.length, Violations.maxListed + 1);
+    assert.match(listed.at(-1)![1], /3900 more problems/);
   });
 });
 

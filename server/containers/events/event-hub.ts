@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { AsyncQueue } from "./async-queue.js";
 import { containerEventFromEngine, type ContainerEvent, type ContainerEventType } from "./container-events.js";
+import { EventLineSplitter } from "./event-lines.js";
 import type { EngineClient, EngineEvent } from "../engine/engine-client.js";
 import { engineCall } from "../engine/engine-call.js";
 import { EngineUnavailableError, WatcherTooSlowError } from "../errors.js";
@@ -182,16 +183,10 @@ export class EventHub {
   }
 
   private async read(body: Readable, signal: AbortSignal): Promise<void> {
-    let pending = "";
+    const lines = new EventLineSplitter();
     for await (const chunk of body as AsyncIterable<Buffer>) {
       if (signal.aborted) return;
-      pending += chunk.toString("utf8");
-      let newline = pending.indexOf("\n");
-      while (newline !== -1) {
-        this.receive(pending.slice(0, newline));
-        pending = pending.slice(newline + 1);
-        newline = pending.indexOf("\n");
-      }
+      for (const line of lines.push(chunk)) this.receive(line);
     }
   }
 

@@ -2,6 +2,7 @@ import { containerInfoFromInspect, type ContainerInfo } from "../container-info.
 import { engineCall } from "../engine/engine-call.js";
 import type { ContainerInspect } from "../engine/engine-client.js";
 import { ContainerAlreadyRunningError, UnsafeMountsError } from "../errors.js";
+import { checkBindMounts } from "../policy/bind-mounts.js";
 import { inspectContainer, inspectInScope, type EngineInScope } from "./container-lookup.js";
 
 export interface StartResult {
@@ -12,6 +13,7 @@ export interface StartResult {
 /** Starts a stopped container; one already running is ContainerAlreadyRunningError unless `ignoreAlreadyRunning`. */
 export async function startContainer(
   target: EngineInScope,
+  bindMountAllowlist: readonly string[],
   reference: string,
   ignoreAlreadyRunning: boolean,
   signal: AbortSignal,
@@ -20,7 +22,7 @@ export async function startContainer(
   const before = await inspectInScope(target, reference, signal);
   let alreadyRunning = before.State.Running;
   if (!alreadyRunning) {
-    refuseUnsafeMounts(reference, before);
+    await refuseUnsafeMounts(target, bindMountAllowlist, reference, before, signal);
     const outcome = await engineCall(engine, { kind: "start-container", container: reference }, signal, () =>
       engine.startContainer(before.Id, signal),
     );
@@ -34,13 +36,14 @@ export async function startContainer(
 /** Stops (with the grace period, or the container's own) and starts again, running or not. */
 export async function restartContainer(
   target: EngineInScope,
+  bindMountAllowlist: readonly string[],
   reference: string,
   timeoutSeconds: number | undefined,
   signal: AbortSignal,
 ): Promise<ContainerInfo> {
   const { engine } = target;
   const before = await inspectInScope(target, reference, signal);
-  refuseUnsafeMounts(reference, before);
+  await refuseUnsafeMounts(target, bindMountAllowlist, reference, before, signal);
   await engineCall(engine, { kind: "restart-container", container: reference }, signal, () =>
     engine.restartContainer(before.Id, { timeoutSeconds }, signal),
   );
@@ -51,8 +54,20 @@ export async function restartContainer(
  * Every bind Osiris makes now is read-only, so no container can swap a bind
  * source. A container an older Osiris made with a writable bind could, and the
  * engine resolves the source again at each start: refuse to start it again.
+ * Someone on the host can still swap a source (or the allowlist can shrink)
+ * after the Run, so every bind is checked again as a Run would check it. The
+ * engine's own restart policy restarts a container without asking Osiris; that
+ * restart is out of Osiris's reach.
  */
-function refuseUnsafeMounts(reference: string, inspect: ContainerInspect): void {
+async function refuseUnsafeMounts(
+  { engine }: EngineInScope,
+  bindMountAllowlist: readonly string[],
+  reference: string,
+  inspect: ContainerInspect,
+  signal: AbortSignal,
+): Promise<void> {
   const writableBind = inspect.Mounts.find((mount) => mount.Type === "bind" && mount.RW);
   if (writableBind) throw new UnsafeMountsError(reference, `a writable bind mount of ${JSON.stringify(writableBind.Source)}`);
+  const mounts = inspect.Mounts.map((mount) => ({ type: mount.Type ?? "", source: mount.Source }));
+  await checkBindMounts(mounts, bindMountAllowlist, engine, signal);
 }

@@ -4,7 +4,6 @@ import path from "node:path";
 import { engineCall } from "../engine/engine-call.js";
 import type { EngineClient } from "../engine/engine-client.js";
 import { PolicyViolationError } from "../errors.js";
-import type { MountSpec } from "../run-spec.js";
 
 /**
  * Host paths no OSIRIS_BIND_MOUNT_ALLOWLIST entry can open: a container that
@@ -48,12 +47,16 @@ interface HostFacts {
 /**
  * Refuses every bind mount that could hand a container the host. The engine
  * resolves a source again at each start and restart, so the check must hold
- * for the container's whole life, not just now. It does because every bind
- * Osiris makes is read-only and non-recursive, and no source may lie where a
- * container can write: nothing a container does can swap a source later.
+ * for the container's whole life, not just now. It does against containers
+ * because every bind Osiris makes is read-only and non-recursive, and no source
+ * may lie where a container can write: nothing a container does can swap a
+ * source later. Someone on the host can, so Start and Restart check again;
+ * the engine's own restart policy restarts without asking Osiris.
+ * A path Osiris cannot stat is refused: see `invisible`.
  */
 export async function checkBindMounts(
-  mounts: readonly MountSpec[],
+  /** Run's MountSpecs, or an inspected container's Mounts (type in the engine's words: "bind", "volume", ...). */
+  mounts: readonly { type: string; source: string }[],
   allowlist: readonly string[],
   engine: EngineClient,
   signal: AbortSignal,
@@ -66,27 +69,12 @@ export async function checkBindMounts(
   }
 }
 
-async function checkBindMount(mount: MountSpec, field: string, allowlist: string[], facts: HostFacts): Promise<void> {
+async function checkBindMount(mount: { source: string }, field: string, allowlist: string[], facts: HostFacts): Promise<void> {
   const named = `${field} ${JSON.stringify(mount.source)}`;
   const lexical = path.posix.normalize(mount.source);
-  const resolved = await resolvedPath(lexical);
-  for (const candidate of new Set([lexical, resolved])) {
-    const denied = facts.denied.find((entry) => touchesDeniedPath(candidate, entry));
-    if (denied !== undefined) {
-      throw new PolicyViolationError(denyRule, `${named} ${via(candidate, lexical)}is, is inside or contains ${denied}, which no allowlist can open`);
-    }
-    if (!allowlist.some((folder) => isSameOrInside(candidate, folder))) {
-      throw new PolicyViolationError(allowlistRule, `${named} ${via(candidate, lexical)}is not under an allowed host folder`);
-    }
-    const writable = facts.writableByContainers.find((hostPath) => isSameOrInside(candidate, hostPath));
-    if (writable !== undefined) {
-      throw new PolicyViolationError(
-        denyRule,
-        `${named} ${via(candidate, lexical)}is inside ${writable}, which a container can write, so it could swap the source for a symlink; bind a folder no container writes`,
-      );
-    }
-  }
+  checkHostPath(named, lexical, lexical, allowlist, facts);
   const root = closestAllowedFolder(lexical, allowlist)!;
+  // Stats every component from the allowed folder down: one Osiris cannot see is refused here.
   const symlink = await firstSymlink(root, lexical, named);
   if (symlink !== undefined) {
     throw new PolicyViolationError(
@@ -94,8 +82,47 @@ async function checkBindMount(mount: MountSpec, field: string, allowlist: string
       `${named} passes through the symlink ${JSON.stringify(symlink)}; bind mounts never follow symlinks, name the real folder`,
     );
   }
-  const problem = await specialFileProblem(resolved);
+  const resolved = await resolvedPath(lexical, named);
+  if (resolved !== lexical) checkHostPath(named, resolved, lexical, allowlist, facts);
+  const problem = await specialFileProblem(resolved, named);
   if (problem !== undefined) throw new PolicyViolationError(denyRule, `${named} ${problem}`);
+}
+
+function checkHostPath(named: string, candidate: string, lexical: string, allowlist: string[], facts: HostFacts): void {
+  const denied = facts.denied.find((entry) => touchesDeniedPath(candidate, entry));
+  if (denied !== undefined) {
+    throw new PolicyViolationError(denyRule, `${named} ${via(candidate, lexical)}is, is inside or contains ${denied}, which no allowlist can open`);
+  }
+  if (!allowlist.some((folder) => isSameOrInside(candidate, folder))) {
+    throw new PolicyViolationError(allowlistRule, `${named} ${via(candidate, lexical)}is not under an allowed host folder`);
+  }
+  const writable = facts.writableByContainers.find((hostPath) => isSameOrInside(candidate, hostPath));
+  if (writable !== undefined) {
+    throw new PolicyViolationError(
+      denyRule,
+      `${named} ${via(candidate, lexical)}is inside ${writable}, which a container can write, so it could swap the source for a symlink; bind a folder no container writes`,
+    );
+  }
+}
+
+/**
+ * Osiris checks a source in its own filesystem, the engine mounts it from the
+ * engine's host. When the two differ (Osiris in a container with only the
+ * engine's socket, or DOCKER_HOST=tcp://) a path Osiris cannot see may be
+ * anything on the engine's host, a socket or a symlink to `/`: refused.
+ */
+function invisible(named: string, hostPath: string, error: unknown): PolicyViolationError {
+  const code = (error as NodeJS.ErrnoException).code ?? String(error);
+  return new PolicyViolationError(
+    allowlistRule,
+    `${named} cannot be examined by Osiris (${code} on ${JSON.stringify(hostPath)}); the source must exist, and the allowlist folders must be visible to Osiris at the same path as on the engine's host`,
+  );
+}
+
+/** The allowlist folders Osiris cannot see; every bind under them is refused (see `invisible`). */
+export async function invisibleAllowlistFolders(allowlist: readonly string[]): Promise<string[]> {
+  const visible = await Promise.all(allowlist.map((folder) => lstat(folder).then(() => true, () => false)));
+  return allowlist.filter((_, index) => !visible[index]);
 }
 
 async function hostFacts(engine: EngineClient, signal: AbortSignal): Promise<HostFacts> {
@@ -128,12 +155,11 @@ function touchesDeniedPath(candidate: string, entry: string): boolean {
 }
 
 /** The engine follows symlinks when it mounts; so do we, to check where a source really leads. */
-async function resolvedPath(hostPath: string): Promise<string> {
+async function resolvedPath(hostPath: string, named: string): Promise<string> {
   try {
     return await realpath(hostPath);
-  } catch {
-    // A missing source: the engine refuses it, and the lexical checks still apply.
-    return hostPath;
+  } catch (error) {
+    throw invisible(named, hostPath, error);
   }
 }
 
@@ -157,10 +183,7 @@ async function firstSymlink(root: string, source: string, named: string): Promis
     try {
       stats = await lstat(current);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      // Missing: the engine refuses a bind source that does not exist.
-      if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-      throw new PolicyViolationError(allowlistRule, `${named} cannot be examined by Osiris (${code} on ${JSON.stringify(current)})`);
+      throw invisible(named, current, error);
     }
     if (stats.isSymbolicLink()) return current;
   }
@@ -175,12 +198,12 @@ async function firstSymlink(root: string, source: string, named: string): Promis
  * Symlinks are not followed: inside the container they resolve in its own
  * filesystem, not the host's.
  */
-async function specialFileProblem(source: string): Promise<string | undefined> {
+async function specialFileProblem(source: string, named: string): Promise<string | undefined> {
   let stats: Stats;
   try {
     stats = await lstat(source);
-  } catch {
-    return undefined;
+  } catch (error) {
+    throw invisible(named, source, error);
   }
   const own = specialKind(stats);
   if (own) return `is a ${own}; sockets and device nodes are never bind-mounted`;

@@ -1,8 +1,8 @@
-import type { ContainerEventType } from "../../containers/events/container-events.js";
 import type { EventFilter } from "../../containers/events/event-hub.js";
-import type { WatchDockerEventsRequest } from "../../../gen/osiris/docker/v1/docker_management_pb.js";
+import { EventTypeSchema, type WatchDockerEventsRequest } from "../../../gen/osiris/docker/v1/docker_management_pb.js";
 import { eventTypes } from "../enums.js";
 import { checkedContainerReference } from "./container-reference.js";
+import { distinctEnumValues } from "./enum-list.js";
 import { checkLabelSelector } from "./label-selector.js";
 import { Violations } from "./violations.js";
 
@@ -11,12 +11,7 @@ export function eventFilterFromRequest(request: WatchDockerEventsRequest): Event
   // Empty: events of every container in scope.
   const container = request.container === "" ? "" : checkedContainerReference(request.container, violations);
   checkLabelSelector("label_selector", request.labelSelector, violations);
-  const types: ContainerEventType[] = [];
-  request.types.forEach((type, index) => {
-    const name = eventTypes.toDomain(type);
-    if (name === undefined) violations.add(`types[${index}]`, `unknown or unspecified event type ${type}`);
-    else types.push(name);
-  });
+  const types = distinctEnumValues("types", request.types, EventTypeSchema, eventTypes.toDomain, "unknown or unspecified event type", violations);
   violations.throwIfAny();
   return { labelSelector: { ...request.labelSelector }, container, types };
 }

@@ -1,9 +1,9 @@
-import type { ContainerStateName } from "../../containers/container-info.js";
 import type { ListQuery } from "../../containers/containers.js";
 import { normaliseContainerReference } from "../../containers/grammar/container-name.js";
-import type { ListDockerContainersRequest } from "../../../gen/osiris/docker/v1/docker_management_pb.js";
+import { ContainerStateSchema, type ListDockerContainersRequest } from "../../../gen/osiris/docker/v1/docker_management_pb.js";
 import { containerStates } from "../enums.js";
 import { decodePageToken } from "../page-token.js";
+import { distinctEnumValues } from "./enum-list.js";
 import { checkLabelSelector } from "./label-selector.js";
 import { Violations } from "./violations.js";
 
@@ -12,13 +12,18 @@ const maxPageSize = 1000;
 
 export function listQueryFromRequest(request: ListDockerContainersRequest): ListQuery {
   const violations = new Violations();
-  const wanted: ContainerStateName[] = [];
-  request.states.forEach((state, index) => {
-    const name = containerStates.toDomain(state);
+  const wanted = distinctEnumValues(
+    "states",
+    request.states,
+    ContainerStateSchema,
     // "unknown" is what Osiris reports, not a state a filter can ask the engine for.
-    if (name === undefined || name === "unknown") violations.add(`states[${index}]`, `unknown or unspecified state ${state}`);
-    else wanted.push(name);
-  });
+    (state) => {
+      const name = containerStates.toDomain(state);
+      return name === "unknown" ? undefined : name;
+    },
+    "unknown or unspecified state",
+    violations,
+  );
   checkLabelSelector("label_selector", request.labelSelector, violations);
   if (request.pageSize > maxPageSize) violations.add("page_size", `must be at most ${maxPageSize}`);
   const query: ListQuery = {

@@ -22,6 +22,21 @@ const minNanoCpus = 10_000_000;
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 const userPattern = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(?::[A-Za-z0-9_.][A-Za-z0-9_.-]*)?$/;
 
+/**
+ * Bounds on the repeated fields, each far above what a real container needs
+ * and documented on its proto field. Without them a 4 MiB binary request
+ * holds a million entries, each kept and sent on to the engine.
+ */
+export const runRequestBounds = {
+  ports: 1024,
+  commandEntries: 4096,
+  envEntries: 4096,
+  mounts: 64,
+  labelEntries: 256,
+  /** Keys and values together: the engine copies a container's labels into every event it emits about it. */
+  labelBytes: 64 * 1024,
+} as const;
+
 export function runSpecFromRequest(request: RunDockerContainerRequest): RunSpec {
   const violations = new Violations();
   const image = imageField(request.image, violations);
@@ -30,7 +45,7 @@ export function runSpecFromRequest(request: RunDockerContainerRequest): RunSpec 
     if (problem) violations.add("name", problem);
   }
   checkEnv(request.env, violations);
-  const ports = portSpecs(request.ports, violations);
+  const ports = withinCount("ports", request.ports, runRequestBounds.ports, violations) ? portSpecs(request.ports, violations) : [];
   checkStrings("command", request.command, violations);
   checkStrings("entrypoint", request.entrypoint, violations);
   checkLabels(request.labels, violations);
@@ -41,7 +56,9 @@ export function runSpecFromRequest(request: RunDockerContainerRequest): RunSpec 
     violations.add("auto_remove", `cannot be combined with restart policy "${restartPolicy.mode}"`);
   }
   const limits = resourceLimits(request.resources, violations);
-  const mounts = mountSpecs(request.mounts, violations);
+  const mounts = withinCount("mounts", request.mounts, runRequestBounds.mounts, violations)
+    ? mountSpecs(request.mounts, violations)
+    : [];
   if (request.workingDir !== "" && !request.workingDir.startsWith("/")) {
     violations.add("working_dir", "must be an absolute path");
   }
@@ -72,6 +89,13 @@ export function runSpecFromRequest(request: RunDockerContainerRequest): RunSpec 
   };
 }
 
+/** Checks a repeated field's length; an oversized one gets one violation, not one per entry. */
+function withinCount(field: string, values: readonly unknown[], max: number, violations: Violations): boolean {
+  if (values.length <= max) return true;
+  violations.add(field, `has ${values.length} entries; at most ${max}`);
+  return false;
+}
+
 function imageField(image: string, violations: Violations): ImageReference | undefined {
   const parsed = parseImageReference(image);
   if (parsed.ok) return parsed.reference;
@@ -81,6 +105,7 @@ function imageField(image: string, violations: Violations): ImageReference | und
 
 // Env values may be secrets: descriptions name the key, never the value.
 function checkEnv(env: Record<string, string>, violations: Violations): void {
+  if (!withinCount("env", Object.keys(env), runRequestBounds.envEntries, violations)) return;
   for (const [key, value] of Object.entries(env)) {
     const field = `env[${JSON.stringify(key)}]`;
     if (key === "") violations.add(field, "key must not be empty");
@@ -91,6 +116,13 @@ function checkEnv(env: Record<string, string>, violations: Violations): void {
 }
 
 function checkLabels(labels: Record<string, string>, violations: Violations): void {
+  const keys = Object.keys(labels);
+  if (!withinCount("labels", keys, runRequestBounds.labelEntries, violations)) return;
+  const bytes = keys.reduce((total, key) => total + Buffer.byteLength(key) + Buffer.byteLength(labels[key]!), 0);
+  if (bytes > runRequestBounds.labelBytes) {
+    violations.add("labels", `keys and values total ${bytes} bytes; at most ${runRequestBounds.labelBytes} (64 KiB)`);
+    return;
+  }
   for (const [key, value] of Object.entries(labels)) {
     const field = `labels[${JSON.stringify(key)}]`;
     if (key === "") violations.add(field, "key must not be empty");
@@ -102,6 +134,7 @@ function checkLabels(labels: Record<string, string>, violations: Violations): vo
 }
 
 function checkStrings(field: string, values: string[], violations: Violations): void {
+  if (!withinCount(field, values, runRequestBounds.commandEntries, violations)) return;
   values.forEach((value, index) => {
     if (value.includes("\0")) violations.add(`${field}[${index}]`, "must not contain NUL");
   });

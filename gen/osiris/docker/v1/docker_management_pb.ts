@@ -77,6 +77,7 @@ export type RunDockerContainerRequest = Message<"osiris.docker.v1.RunDockerConta
   /**
    * Environment variables. Keys must be non-empty and must not contain `=`
    * or NUL. Values are never logged nor echoed in errors: they may be secrets.
+   * At most 4096 entries; more is INVALID_ARGUMENT.
    *
    * @generated from field: map<string, string> env = 3;
    */
@@ -84,20 +85,23 @@ export type RunDockerContainerRequest = Message<"osiris.docker.v1.RunDockerConta
 
   /**
    * Ports to publish. Each (container_port, protocol) pair may appear once.
+   * At most 1024 entries; more is INVALID_ARGUMENT.
    *
    * @generated from field: repeated osiris.docker.v1.PortMapping ports = 4;
    */
   ports: PortMapping[];
 
   /**
-   * Overrides the image's CMD. Empty keeps the image's.
+   * Overrides the image's CMD. Empty keeps the image's. At most 4096
+   * entries; more is INVALID_ARGUMENT.
    *
    * @generated from field: repeated string command = 5;
    */
   command: string[];
 
   /**
-   * Overrides the image's ENTRYPOINT. Empty keeps the image's.
+   * Overrides the image's ENTRYPOINT. Empty keeps the image's. At most 4096
+   * entries; more is INVALID_ARGUMENT.
    *
    * @generated from field: repeated string entrypoint = 6;
    */
@@ -105,7 +109,9 @@ export type RunDockerContainerRequest = Message<"osiris.docker.v1.RunDockerConta
 
   /**
    * Labels to set on the container. Keys starting with `io.osiris.` are
-   * reserved for Osiris and refused.
+   * reserved for Osiris and refused. At most 256 entries and 64 KiB of keys
+   * and values (the engine copies them into every event about the
+   * container); more is INVALID_ARGUMENT.
    *
    * @generated from field: map<string, string> labels = 7;
    */
@@ -169,6 +175,7 @@ export type RunDockerContainerRequest = Message<"osiris.docker.v1.RunDockerConta
    * are read-only and limited to the server's OSIRIS_BIND_MOUNT_ALLOWLIST;
    * writable storage comes from named volumes, which must be Osiris's own;
    * tmpfs is always allowed. See Mount for each rule and its error code.
+   * At most 64 entries; more is INVALID_ARGUMENT.
    *
    * @generated from field: repeated osiris.docker.v1.Mount mounts = 15;
    */
@@ -215,7 +222,14 @@ export const RunDockerContainerRequestSchema: GenMessage<RunDockerContainerReque
  *     are refused too);
  *   - lies inside a host path some existing container can write;
  *   - is or contains a unix socket or a device node, checked over at most
- *     10,000 entries (a larger folder is refused: bind a narrower one).
+ *     10,000 entries (a larger folder is refused: bind a narrower one);
+ *   - cannot be examined by Osiris: the source, the allowed folder, or any
+ *     folder between them does not exist for Osiris or cannot be read. Osiris
+ *     checks paths in its own filesystem while the engine mounts them from its
+ *     host, so the allowlist folders must be visible to Osiris at the same path
+ *     as on the engine's host (with Osiris in a container, mount them in at the
+ *     same path; with a remote engine, binds are refused).
+ * StartDockerContainer and RestartDockerContainer check every bind again.
  *
  * MOUNT_TYPE_VOLUME: Osiris mounts only volumes it owns: driver `local`, no
  * driver options, labelled `io.osiris.managed=true`, and used by no container
@@ -742,7 +756,8 @@ export type ListDockerContainersRequest = Message<"osiris.docker.v1.ListDockerCo
 
   /**
    * Only containers in one of these states. Empty means running only, or
-   * every state with `all`.
+   * every state with `all`. Repeats are ignored; more entries than there are
+   * states (7) is INVALID_ARGUMENT.
    *
    * @generated from field: repeated osiris.docker.v1.ContainerState states = 4;
    */
@@ -1087,7 +1102,8 @@ export type StreamDockerContainerLogsRequest = Message<"osiris.docker.v1.StreamD
 
   /**
    * Set `timestamp` on each message. Each message then holds exactly one
-   * line.
+   * line, except a line longer than 64 KiB: it comes in pieces of about
+   * 64 KiB, each with the time the line began.
    *
    * @generated from field: bool timestamps = 6;
    */
@@ -1132,7 +1148,8 @@ export type StreamDockerContainerLogsResponse = Message<"osiris.docker.v1.Stream
 
   /**
    * The bytes as written, unchanged (not necessarily valid UTF-8, and not
-   * necessarily whole lines unless `timestamps` was requested).
+   * necessarily whole lines unless `timestamps` was requested; even then a
+   * line over 64 KiB comes in pieces).
    *
    * @generated from field: bytes data = 2;
    */
@@ -1179,7 +1196,8 @@ export type WatchDockerEventsRequest = Message<"osiris.docker.v1.WatchDockerEven
   container: string;
 
   /**
-   * Only these kinds of events.
+   * Only these kinds of events. Empty means every kind. Repeats are ignored;
+   * more entries than there are kinds (11) is INVALID_ARGUMENT.
    *
    * @generated from field: repeated osiris.docker.v1.EventType types = 3;
    */
@@ -1988,6 +2006,11 @@ export const DockerService: GenService<{
    *   example its host port is taken); or it has a writable bind mount, which
    *   only an older Osiris made and which is never started again (remove it
    *   and run it anew).
+   * - PERMISSION_DENIED, naming `mounts[i].source`: a bind mount no longer
+   *   passes the checks a Run makes (see Mount), for example its source was
+   *   replaced by a symlink on the host. Checked on every Start and Restart
+   *   through Osiris; the engine's own restart policy restarts a container
+   *   without asking Osiris, so that restart is not checked.
    *
    * @generated from rpc osiris.docker.v1.DockerService.StartDockerContainer
    */
@@ -2006,6 +2029,8 @@ export const DockerService: GenService<{
    * - NOT_FOUND: no such container.
    * - FAILED_PRECONDITION: the container cannot start again, or it has a
    *   writable bind mount (see StartDockerContainer).
+   * - PERMISSION_DENIED: a bind mount no longer passes the checks a Run makes
+   *   (see StartDockerContainer); the container is left as it was.
    *
    * @generated from rpc osiris.docker.v1.DockerService.RestartDockerContainer
    */
