@@ -201,6 +201,12 @@ export const declaration = {
         parse: parse.positiveInteger,
         description: "Most ports one Run may publish; each costs the host a proxy process.",
       }),
+      maxPidsPerContainer: variable("OSIRIS_MAX_PIDS_PER_CONTAINER", {
+        group: "Limits",
+        default: String(openRunPolicy.maxPidsPerContainer),
+        parse: parse.positiveInteger,
+        description: "Processes and threads one container may hold (the engine's PidsLimit), so a fork bomb fills its own table, not the host's.",
+      }),
     },
     ({ hostPorts, ...policy }): RunPolicy => ({ ...policy, hostPortMin: hostPorts.min, hostPortMax: hostPorts.max }),
   ),

@@ -211,10 +211,11 @@ describe("setuid files and device nodes have no effect through any mount Osiris 
     assert.equal(existsSync(join(allowed, "mnt", "data", "blk")), false);
   });
 
-  it("runs every container with no-new-privileges, without MKNOD, NET_RAW and SETFCAP, under the default seccomp profile", async () => {
+  it("runs every container with no-new-privileges, without MKNOD, NET_RAW and SETFCAP, under the default seccomp profile, with at most 4096 processes", async () => {
     const id = await runThroughOsiris({ command: ["sh", "-c", "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status"] });
     await docker.getContainer(id).wait();
     const inspect = await docker.getContainer(id).inspect();
+    assert.equal(inspect.HostConfig.PidsLimit, 4096, "a fork bomb fills its own process table, not the host's");
     assert.deepEqual(inspect.HostConfig.SecurityOpt, ["no-new-privileges"]);
     assert.deepEqual([...(inspect.HostConfig.CapDrop ?? [])].sort(), ["MKNOD", "NET_RAW", "SETFCAP"]);
     const logs = await logsOf(id);

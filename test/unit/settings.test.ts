@@ -99,6 +99,7 @@ const examples: Record<string, Example> = {
   OSIRIS_MAX_CPU_MILLICORES: { value: "500", reads: (c) => c.runPolicy.maxNanoCpus, expected: 500_000_000, invalid: "-1" },
   OSIRIS_MAX_MANAGED_CONTAINERS: { value: "4", reads: (c) => c.runPolicy.maxManagedContainers, expected: 4, invalid: "0" },
   OSIRIS_MAX_PORTS_PER_RUN: { value: "2", reads: (c) => c.runPolicy.maxPortsPerRun, expected: 2, invalid: "1.5" },
+  OSIRIS_MAX_PIDS_PER_CONTAINER: { value: "64", reads: (c) => c.runPolicy.maxPidsPerContainer, expected: 64, invalid: "-1" },
   OSIRIS_READ_MAX_BYTES: { value: "1024", reads: (c) => c.readMaxBytes, expected: 1024, invalid: "-1" },
   OSIRIS_MAX_CONNECTIONS: { value: "50", reads: (c) => c.maxConnections, expected: 50, invalid: "many" },
   OSIRIS_RATE_LIMIT: { value: "10", reads: (c) => c.rateLimit, expected: { perSecond: 10, burst: 20 }, invalid: "fast" },

@@ -160,6 +160,7 @@ export interface ContainerCreateBody {
     RestartPolicy: { Name: string; MaximumRetryCount: number };
     Memory?: number;
     NanoCpus?: number;
+    PidsLimit: number;
   };
 }
 

@@ -14,7 +14,7 @@ import type { MountSpec, RunSpec } from "../run-spec.js";
 export const droppedCapabilities = ["MKNOD", "NET_RAW", "SETFCAP"] as const;
 
 /** The body of `POST /containers/create` for a validated run request. */
-export function createOptions(spec: RunSpec, runLabels: Record<string, string> = {}): ContainerCreateBody {
+export function createOptions(spec: RunSpec, runLabels: Record<string, string> = {}, pidsLimit = 4096): ContainerCreateBody {
   const exposedPorts: Record<string, object> = {};
   const portBindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
   for (const port of spec.ports) {
@@ -34,6 +34,8 @@ export function createOptions(spec: RunSpec, runLabels: Record<string, string> =
       Mounts: spec.mounts.map(mountSettings),
       SecurityOpt: ["no-new-privileges"],
       CapDrop: [...droppedCapabilities],
+      // The host's process table is shared by every container: without a cap, one fork bomb fills it.
+      PidsLimit: pidsLimit,
       RestartPolicy: {
         Name: spec.restartPolicy.mode === "no" ? "" : spec.restartPolicy.mode,
         MaximumRetryCount: spec.restartPolicy.maxRetryCount,

@@ -123,7 +123,7 @@ export class ContainerRuns {
   private async createAndStart(spec: RunSpec, runLabels: Record<string, string>, signal: AbortSignal): Promise<RunResult> {
     const { engine } = this;
     const labels = { ...runLabels, [instanceLabel]: this.settings.instanceId };
-    const body = createOptions(withDefaultHostIp(spec, this.settings.policy.defaultHostIp), labels);
+    const body = createOptions(withDefaultHostIp(spec, this.settings.policy.defaultHostIp), labels, this.settings.policy.maxPidsPerContainer);
     // No signal: see runOnce.
     const created = await this.cap.create(signal, () =>
       engineCall(engine, { kind: "create-container", name: spec.name, image: spec.image.original }, undefined, () =>

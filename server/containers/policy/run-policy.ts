@@ -24,6 +24,8 @@ export interface RunPolicy {
   maxPortsPerRun: number;
   /** Where a port with an empty host_ip is published. */
   defaultHostIp: string;
+  /** Processes (and threads) one container may hold, so a fork bomb stays inside it. */
+  maxPidsPerContainer: number;
 }
 
 export const openRunPolicy: RunPolicy = {
@@ -33,6 +35,7 @@ export const openRunPolicy: RunPolicy = {
   hostPortMax: 65535,
   maxPortsPerRun: 32,
   defaultHostIp: "127.0.0.1",
+  maxPidsPerContainer: 4096,
 };
 
 /** Runs and pulls alike may only touch the repositories OSIRIS_ALLOWED_IMAGES names. */
