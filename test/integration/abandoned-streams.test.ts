@@ -239,7 +239,8 @@ describe("an event watcher that stops reading", () => {
     const heavy = await docker.createContainer({
       Image: testImage,
       name: heavyRun.name("heavy"),
-      Labels: { ...heavyRun.labels, [managedLabel]: "true", "osiris-test.ballast": "x".repeat(1024 * 1024) },
+      // Half a MiB: each event stays under the 1 MiB the hub reads of one engine event line.
+      Labels: { ...heavyRun.labels, [managedLabel]: "true", "osiris-test.ballast": "x".repeat(512 * 1024) },
       Cmd: ["sleep", "3600"],
     });
     await heavy.start();
