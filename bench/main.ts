@@ -6,8 +6,11 @@ import { openContext } from "./context.js";
 import { describeMachine, writeResults } from "./report.js";
 import type { ScenarioResult } from "./scenario.js";
 import { concurrentRuns, concurrentStops } from "./scenarios/concurrency.js";
+import { fullState, getVersusFloor, stopByName } from "./scenarios/container-cache.js";
+import { execRoundTrip } from "./scenarios/exec.js";
 import { logFollow } from "./scenarios/log-follow.js";
 import { runAndStop } from "./scenarios/run-and-stop.js";
+import { statsOneShot } from "./scenarios/stats.js";
 import { getThroughput, protocolFloor } from "./scenarios/throughput.js";
 import { thousandWatchers } from "./scenarios/watchers.js";
 
@@ -17,8 +20,13 @@ const scenarios: Record<string, (context: Awaited<ReturnType<typeof openContext>
   "concurrent-stops": concurrentStops,
   "get-throughput": getThroughput,
   "protocol-floor": protocolFloor,
+  "get-vs-floor": getVersusFloor,
+  "full-state": fullState,
+  "stop-by-name": stopByName,
   "log-follow": logFollow,
   watchers: thousandWatchers,
+  exec: execRoundTrip,
+  stats: statsOneShot,
 };
 
 const args = process.argv.slice(2);

@@ -5,7 +5,7 @@ export interface ScenarioResult {
   name: string;
   /** The alternative Osiris is compared with; empty when there is none. */
   direct: string;
-  unit: "ms" | "req/s" | "MB/s";
+  unit: "ms" | "req/s" | "MB/s" | "MB";
   osiris: Summary;
   directSummary?: Summary;
   /** Osiris/direct of the medians (for throughput, Osiris's rate over the direct rate). */

@@ -7,12 +7,15 @@ import type { Config } from "./config.js";
 import { Containers } from "./containers/containers.js";
 import type { EngineClient } from "./containers/engine/engine-client.js";
 import { timedEngineClient } from "./containers/engine/timed-engine-client.js";
+import { ContainerCache } from "./containers/cache/container-cache.js";
 import { defaultEventHubOptions, EventHub } from "./containers/events/event-hub.js";
+import { logHubTotals } from "./containers/logs/log-hub.js";
 import { newInstanceId } from "./containers/grammar/labels.js";
 import { AbandonedRunSweep, type AbandonedRunSweepOptions } from "./containers/operations/abandoned-run-sweep.js";
 import { registerBrowserOrigins } from "./browser-origins.js";
 import { registerHostCheck } from "./host-check.js";
 import { registerDeadlineClamp } from "./deadline-clamp.js";
+import { registerDashboardAssets } from "./dashboard-assets.js";
 import { createDualProtocolServer, type FaultLog } from "./dual-protocol-server.js";
 import { EngineMonitor } from "./containers/engine/engine-monitor.js";
 import { Metrics } from "./observability/metrics.js";
@@ -39,6 +42,8 @@ export interface AppDependencies {
   instanceId?: string;
   /** Sweeps the engine for abandoned runs while the app listens (see AbandonedRunSweep); no sweep when unset. */
   abandonedRunSweep?: AbandonedRunSweepOptions;
+  /** Where the built dashboard is served from (with OSIRIS_UI=on); dist/ui/ of the checkout when unset. */
+  dashboardDirectory?: string;
 }
 
 export type AppConfig = Pick<
@@ -54,11 +59,15 @@ export type AppConfig = Pick<
   | "rateLimit"
   | "maxStreamsPerPrincipal"
   | "eventReconnectWindowMs"
+  | "containerCache"
+  | "cacheResyncMs"
   | "requestDigestKey"
   | "allowedHosts"
   | "idleTimeoutMs"
   | "maxConnections"
   | "maxInFlightPerPrincipal"
+  | "exec"
+  | "ui"
 >;
 
 /**
@@ -80,7 +89,7 @@ function requestDigestKey(config: AppConfig, log: FastifyInstance["log"]): Buffe
 /** The Fastify app with every route registered; it does not listen, so tests can use it directly. */
 export async function buildApp(
   config: AppConfig,
-  { engine: untimedEngine, logStream, instanceId = newInstanceId(), abandonedRunSweep }: AppDependencies,
+  { engine: untimedEngine, logStream, instanceId = newInstanceId(), abandonedRunSweep, dashboardDirectory }: AppDependencies,
 ): Promise<FastifyInstance> {
   // Fastify makes the server before the app, so the server's log reaches the app's logger late.
   let serverLog: FaultLog | undefined;
@@ -103,26 +112,40 @@ export async function buildApp(
   if (!logStream) app.addHook("onClose", async () => standardOutput.flushSync());
   const metrics = new Metrics();
   const engine = timedEngineClient(untimedEngine, (operation, seconds, outcome) => metrics.engineSeconds.observe({ operation, outcome }, seconds));
-  const containers = new Containers(engine, app.log, {
-    scope: config.scope,
-    policy: config.runPolicy,
-    instanceId,
-    requestDigestKey: requestDigestKey(config, app.log),
-    onContainerStarted: () => metrics.containersStarted.inc(),
-  });
-  if (abandonedRunSweep) {
-    const sweep = new AbandonedRunSweep(containers, app.log, abandonedRunSweep);
-    app.addHook("onListen", async () => sweep.start());
-    app.addHook("onClose", () => sweep.stop());
-  }
   const events = new EventHub(engine, {
     ...defaultEventHubOptions,
     scope: config.scope,
     reconnectWindowMs: config.eventReconnectWindowMs,
   });
   metrics.observeEventHub(events);
+  metrics.observeLogHub(logHubTotals);
   const monitor = new EngineMonitor(engine);
   await monitor.start();
+  const cache = config.containerCache
+    ? new ContainerCache(engine, { scope: config.scope, resyncIntervalMs: config.cacheResyncMs, engineReachable: () => monitor.isReachable })
+    : undefined;
+  if (cache) {
+    cache.start(events);
+    metrics.observeContainerCache(cache);
+    app.addHook("onClose", async () => cache.stop());
+  }
+  const containers = new Containers(engine, app.log, {
+    cache,
+    events,
+    scope: config.scope,
+    policy: config.runPolicy,
+    exec: config.exec,
+    instanceId,
+    requestDigestKey: requestDigestKey(config, app.log),
+    onContainerStarted: () => metrics.containersStarted.inc(),
+  });
+  metrics.observeStatsHub(containers.statsHub);
+  app.addHook("onClose", async () => containers.statsHub.closeAll());
+  if (abandonedRunSweep) {
+    const sweep = new AbandonedRunSweep(containers, app.log, abandonedRunSweep);
+    app.addHook("onListen", async () => sweep.start());
+    app.addHook("onClose", () => sweep.stop());
+  }
   // Long-lived streams end when closing starts; unary calls get the grace period.
   const shutdown = new AbortController();
   app.addHook("preClose", async () => {
@@ -133,6 +156,7 @@ export async function buildApp(
   registerDeadlineClamp(app);
   await registerBrowserOrigins(app, config.corsOrigins);
   registerProbes(app, monitor, engine.endpoint);
+  if (config.ui) registerDashboardAssets(app, dashboardDirectory);
   app.get("/metrics", async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );

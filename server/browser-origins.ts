@@ -1,6 +1,7 @@
 import fastifyCors from "@fastify/cors";
 import { cors as connectCors } from "@connectrpc/connect";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { isDashboardAssetRequest } from "./dashboard-assets.js";
 import { sendConnectError } from "./rpc/error-mapping.js";
 import { refusal } from "./rpc/errors.js";
 
@@ -20,6 +21,8 @@ import { refusal } from "./rpc/errors.js";
 export async function registerBrowserOrigins(app: FastifyInstance, allowedOrigins: readonly string[]): Promise<void> {
   const allowed = new Set(allowedOrigins);
   app.addHook("onRequest", async (request, reply) => {
+    // The dashboard's files carry no data: a link to /ui/ from another site may open it.
+    if (isDashboardAssetRequest(request)) return;
     const origin = request.headers.origin;
     if (origin === undefined) {
       const site = request.headers["sec-fetch-site"];
@@ -31,7 +34,7 @@ export async function registerBrowserOrigins(app: FastifyInstance, allowedOrigin
       );
       return;
     }
-    if (allowed.has(origin)) return;
+    if (allowed.has(origin) || isSameOrigin(request, origin)) return;
     await sendConnectError(request, reply, refusal("origin-not-allowed", `Origin not allowed: ${JSON.stringify(origin)}; see OSIRIS_CORS_ORIGINS`));
   });
   if (allowed.size === 0) return;
@@ -43,4 +46,20 @@ export async function registerBrowserOrigins(app: FastifyInstance, allowedOrigin
     // Preflight results may be cached for two hours, the most Chromium honours.
     maxAge: 7200,
   });
+}
+
+/**
+ * A call from a page this server served (the dashboard at /ui/): browsers send
+ * Origin on every POST, same-origin ones too. The browser vouches for it with
+ * Sec-Fetch-Site, which no page can set, and the Origin names the host the
+ * request was sent to; that host passed the host check (against DNS rebinding).
+ */
+function isSameOrigin(request: FastifyRequest, origin: string): boolean {
+  if (request.headers["sec-fetch-site"] !== "same-origin") return false;
+  const host = request.headers.host ?? request.headers[":authority"];
+  try {
+    return typeof host === "string" && new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
 }

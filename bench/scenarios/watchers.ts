@@ -1,4 +1,5 @@
 import { setMaxListeners } from "node:events";
+import { readFileSync } from "node:fs";
 import http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
@@ -46,6 +47,17 @@ function rawWatcher(session: http2.ClientHttp2Session, body: Buffer, onMessage: 
   return stream;
 }
 
+/**
+ * CPU seconds (user + system) a process has used, from /proc: what delivering
+ * costs Osiris, which other tenants of a busy machine change far less than
+ * they change latency.
+ */
+function cpuSeconds(pid: number): number {
+  // After the command name, which may hold spaces: state is field 3, utime 14 and stime 15.
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** 1,000 WatchDockerEvents streams: one engine subscription, event-to-last-watcher latency, memory. */
 export async function thousandWatchers(context: BenchContext): Promise<ScenarioResult> {
   const listeners = engineEventListeners;
@@ -75,17 +87,20 @@ export async function thousandWatchers(context: BenchContext): Promise<ScenarioR
   const listenersDuring = await listeners();
   const rssDuring = context.rssMegabytes();
   const runs = context.full ? 50 : 15;
+  const cpuBefore = cpuSeconds(context.osiris.child.pid!);
   for (let i = 0; i < runs; i++) {
     await context.client("grpc").runDockerContainer({ image: benchImage, command: ["true"], labels: benchLabel });
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await eventually(async () => events.length > 0 && events.every((e) => e.count === watcherCount), 10_000);
+  const cpuPerMessage = (cpuSeconds(context.osiris.child.pid!) - cpuBefore) / (events.length * watcherCount);
   for (const stream of streams) stream.close(http2.constants.NGHTTP2_CANCEL);
   for (const session of sessions) session.close();
   await context.cleanup();
   const complete = events.filter((e) => e.count === watcherCount && !Number.isNaN(e.engineMs));
   const latencies = complete.map((e) => e.last - e.engineMs);
   const p99 = percentile(latencies, 99);
+  // Zero when something in Osiris (the container cache) already holds the subscription the watchers share.
   const engineConnections = listenersDuring - listenersBefore;
   const rssGrowth = rssDuring - rssBefore;
   return {
@@ -94,10 +109,11 @@ export async function thousandWatchers(context: BenchContext): Promise<ScenarioR
     unit: "ms",
     osiris: summarise(latencies),
     ratio: engineConnections,
-    target: "1 engine connection; p99 ≤ 100 ms; RSS growth ≤ 100 MB",
-    met: registered && engineConnections === 1 && p99 <= 100 && rssGrowth <= 100 && complete.length === events.length,
+    target: "≤ 1 engine connection; p99 ≤ 100 ms; RSS growth ≤ 100 MB",
+    met: registered && engineConnections <= 1 && p99 <= 100 && rssGrowth <= 100 && complete.length === events.length,
     notes: [
-      `${engineConnections} engine event connection(s) for ${watcherCount} watchers`,
+      `${engineConnections} engine event connection(s) opened for ${watcherCount} watchers (${listenersDuring} open in all)`,
+      `Osiris CPU per event message delivered: ${(cpuPerMessage * 1e6).toFixed(0)} µs (the ${runs} Runs that made the events included)`,
       `event-to-last-watcher p99 ${p99.toFixed(1)} ms over ${complete.length} events (${events.length - complete.length} not seen by all)`,
       `Osiris RSS ${rssBefore.toFixed(0)} → ${rssDuring.toFixed(0)} MB (+${rssGrowth.toFixed(0)} MB)`,
     ],

@@ -35,6 +35,28 @@ export class UnsafeMountsError extends Error {
   }
 }
 
+/** An operation that needs the container's processes (exec) on a container that is stopped, paused or restarting. */
+export class ContainerNotRunningError extends Error {
+  constructor(
+    readonly container: string,
+    engineMessage?: string,
+  ) {
+    super(`Container not running: ${JSON.stringify(container)}${engineMessage ? ` (${engineMessage})` : ""}; start it (or unpause it) first`);
+    this.name = "ContainerNotRunningError";
+  }
+}
+
+/** The engine refused to remove an image: a container uses it (see RemoveDockerImage for when force overrides that), or other images are built on it. */
+export class ImageInUseError extends Error {
+  constructor(
+    readonly image: string,
+    engineMessage: string,
+  ) {
+    super(`Cannot remove image ${JSON.stringify(image)}: ${engineMessage}; remove the containers (or child images) using it first`);
+    this.name = "ImageInUseError";
+  }
+}
+
 export class ContainerAlreadyRunningError extends Error {
   constructor(readonly container: string) {
     super(`Container already running: ${JSON.stringify(container)}`);
@@ -60,6 +82,15 @@ export class WatcherTooSlowError extends Error {
       `Watcher fell more than ${maxEvents} events or ${Math.round(maxBytes / 1024 / 1024)} MiB of events behind and was dropped; read faster or narrow the filters, then watch again`,
     );
     this.name = "WatcherTooSlowError";
+  }
+}
+
+export class LogFollowerTooSlowError extends Error {
+  constructor(maxBytes: number) {
+    super(
+      `Log follower fell more than ${Math.round(maxBytes / 1024 / 1024)} MiB of output behind the container and was dropped; read faster, or follow with tail_lines and since to start later`,
+    );
+    this.name = "LogFollowerTooSlowError";
   }
 }
 

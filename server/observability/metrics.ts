@@ -82,6 +82,85 @@ export class Metrics {
     });
   }
 
+  /** The container cache's state at scrape time. */
+  observeContainerCache(cache: { version: number; relists: number; syncedAt: number; size: number; serving: boolean }): void {
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+    gauge("osiris_container_cache_version", "Changes the container cache has applied; only ever grows.", () => cache.version);
+    gauge("osiris_container_cache_containers", "Containers the cache holds.", () => cache.size);
+    gauge("osiris_container_cache_serving", "1 while reads are answered from the cache, 0 while they go to the engine.", () => (cache.serving ? 1 : 0));
+    gauge("osiris_container_cache_age_seconds", "Seconds since the cache last finished a full relist.", () =>
+      cache.syncedAt === 0 ? 0 : (Date.now() - cache.syncedAt) / 1000,
+    );
+    new Counter({
+      name: "osiris_container_cache_relists_total",
+      help: "Full relists of the container cache: at start, on every reconnection to the engine, on any doubt and on the resync timer.",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(cache.relists);
+      },
+    });
+  }
+
+  /** Reads the stats hub's state at scrape time. */
+  observeStatsHub(hub: { openStreams: number; watcherCount: number; connections: number }): void {
+    new Gauge({
+      name: "osiris_engine_stats_streams",
+      help: "Engine stats streams open now: one per container someone watches with StreamDockerContainerStats, however many watch it.",
+      registers: [this.registry],
+      collect() {
+        this.set(hub.openStreams);
+      },
+    });
+    new Gauge({
+      name: "osiris_stats_watchers",
+      help: "Containers watched by StreamDockerContainerStats streams, summed over the streams.",
+      registers: [this.registry],
+      collect() {
+        this.set(hub.watcherCount);
+      },
+    });
+    new Counter({
+      name: "osiris_engine_stats_connections_total",
+      help: "Engine stats streams opened since the start.",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(hub.connections);
+      },
+    });
+  }
+
+  /** Reads the log hub's state at scrape time. */
+  observeLogHub(hub: { upstreamCount: number; followerCount: number; connections: number }): void {
+    new Gauge({
+      name: "osiris_engine_log_streams",
+      help: "Engine log follow connections open now: one per container someone follows, however many follow it.",
+      registers: [this.registry],
+      collect() {
+        this.set(hub.upstreamCount);
+      },
+    });
+    new Gauge({
+      name: "osiris_log_followers",
+      help: "StreamDockerContainerLogs streams with follow open now.",
+      registers: [this.registry],
+      collect() {
+        this.set(hub.followerCount);
+      },
+    });
+    new Counter({
+      name: "osiris_engine_log_connections_total",
+      help: "Engine log follow connections opened since the start.",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(hub.connections);
+      },
+    });
+  }
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

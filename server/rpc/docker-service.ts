@@ -5,10 +5,13 @@ import type { EventHub } from "../containers/events/event-hub.js";
 import { AsyncQueue } from "../containers/events/async-queue.js";
 import {
   DockerService,
+  ExecDockerContainerResponseSchema,
   GetDockerContainerResponseSchema,
   ListDockerContainersResponseSchema,
+  ListDockerImagesResponseSchema,
   PullDockerImageResponseSchema,
   RemoveDockerContainerResponseSchema,
+  RemoveDockerImageResponseSchema,
   RestartDockerContainerResponseSchema,
   RunDockerContainerResponseSchema,
   StartDockerContainerResponseSchema,
@@ -16,10 +19,15 @@ import {
   WaitDockerContainerResponseSchema,
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { containerMessage } from "./container-message.js";
-import { eventMessage, logMessage } from "./stream-messages.js";
+import { imageMessage } from "./image-message.js";
+import { eventPresenter, logMessage } from "./stream-messages.js";
+import { statsMessages } from "./stats-stream.js";
 import { encodePageToken } from "./page-token.js";
+import { getQueryFromRequest } from "./requests/get-request.js";
 import { containerReferenceFromRequest } from "./requests/container-reference.js";
 import { eventFilterFromRequest } from "./requests/events-request.js";
+import { execSpecFromRequest } from "./requests/exec-request.js";
+import { imageToRemoveFromRequest } from "./requests/image-request.js";
 import { listQueryFromRequest } from "./requests/list-request.js";
 import { logQueryFromRequest } from "./requests/logs-request.js";
 import { imageToPullFromRequest } from "./requests/pull-request.js";
@@ -64,7 +72,8 @@ export function dockerServiceHandlers({
     },
 
     async getDockerContainer(request, context) {
-      const container = await containers.get(containerReferenceFromRequest(request), context.signal);
+      const { container: reference, consistency } = getQueryFromRequest(request);
+      const container = await containers.get(reference, consistency, context.signal);
       return create(GetDockerContainerResponseSchema, { container: containerMessage(container) });
     },
 
@@ -111,8 +120,28 @@ export function dockerServiceHandlers({
       for await (const chunk of containers.logs(query, untilShutdown(context))) yield logMessage(chunk);
     },
 
+    streamDockerContainerStats(request, context) {
+      return statsMessages(containers, request, untilShutdown(context));
+    },
+
     watchDockerEvents(request, context) {
-      return events.watch(eventFilterFromRequest(request), untilShutdown(context), eventMessage);
+      const present = eventPresenter(context.requestHeader.get("content-type"));
+      return events.watch(eventFilterFromRequest(request), untilShutdown(context), present);
+    },
+
+    async execDockerContainer(request, context) {
+      const result = await containers.exec(execSpecFromRequest(request), context.signal);
+      return create(ExecDockerContainerResponseSchema, result);
+    },
+
+    async listDockerImages(_request, context) {
+      const images = await containers.listImages(context.signal);
+      return create(ListDockerImagesResponseSchema, { images: images.map(imageMessage) });
+    },
+
+    async removeDockerImage(request, context) {
+      const result = await containers.removeImage(imageToRemoveFromRequest(request), request.force, context.signal);
+      return create(RemoveDockerImageResponseSchema, result);
     },
 
     async *pullDockerImage(request, context) {

@@ -1,8 +1,9 @@
 // Every proto enum and its domain counterpart, each from one table.
 import type { GenEnum } from "@bufbuild/protobuf/codegenv2";
 import type { ContainerStateName, HealthState } from "../containers/container-info.js";
-import type { LogChunk, WaitCondition as DomainWaitCondition } from "../containers/containers.js";
+import type { LogChunk, ReadConsistency as DomainReadConsistency, WaitCondition as DomainWaitCondition } from "../containers/containers.js";
 import type { ContainerEventType } from "../containers/events/container-events.js";
+import type { LeaveReason } from "../containers/stats/stats-watcher.js";
 import type { MountSpec, PullPolicy as DomainPullPolicy, RestartPolicySpec, TransportProtocol } from "../containers/run-spec.js";
 import {
   ContainerState,
@@ -19,8 +20,12 @@ import {
   ProtocolSchema,
   PullPolicy,
   PullPolicySchema,
+  ReadConsistency,
+  ReadConsistencySchema,
   RestartPolicyMode,
   RestartPolicyModeSchema,
+  StatsLeaveReason,
+  StatsLeaveReasonSchema,
   WaitCondition,
   WaitConditionSchema,
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
@@ -148,3 +153,15 @@ export const waitConditions = enumMapping(WaitConditionSchema, {
   [WaitCondition.NEXT_EXIT]: "next-exit",
   [WaitCondition.REMOVED]: "removed",
 }) satisfies EnumMapping<WaitCondition, DomainWaitCondition>;
+
+export const readConsistencies = enumMapping(ReadConsistencySchema, {
+  [ReadConsistency.UNSPECIFIED]: "cached",
+  [ReadConsistency.CACHED]: "cached",
+  [ReadConsistency.FRESH]: "fresh",
+}) satisfies EnumMapping<ReadConsistency, DomainReadConsistency>;
+
+export const statsLeaveReasons = enumMapping(StatsLeaveReasonSchema, {
+  [StatsLeaveReason.UNSPECIFIED]: undefined,
+  [StatsLeaveReason.STOPPED]: "stopped",
+  [StatsLeaveReason.REMOVED]: "removed",
+}) satisfies EnumMapping<StatsLeaveReason, LeaveReason>;

@@ -9,12 +9,14 @@ import {
   UnsafeMountsError,
   ContainerNameConflictError,
   ContainerNotFoundError,
+  ContainerNotRunningError,
   ContainerRemovalConflictError,
   ContainerStartError,
   EngineFailureError,
   EngineRejectedRequestError,
   EngineUnavailableError,
   HostPortAllocatedError,
+  ImageInUseError,
   ImageNotFoundError,
   PolicyViolationError,
   RegistryAuthError,
@@ -22,6 +24,7 @@ import {
   RequestIdReusedError,
   VolumeNotOwnedError,
   WatcherTooSlowError,
+  LogFollowerTooSlowError,
 } from "../containers/errors.js";
 import { RefusalError, type RefusalKind } from "../refusals.js";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
@@ -126,6 +129,8 @@ function codeFor(error: unknown): Code | undefined {
     error instanceof ContainerAlreadyRunningError ||
     error instanceof UnsafeMountsError ||
     error instanceof ContainerRemovalConflictError ||
+    error instanceof ContainerNotRunningError ||
+    error instanceof ImageInUseError ||
     error instanceof RequestIdReusedError ||
     error instanceof HostPortAllocatedError ||
     error instanceof ContainerStartError
@@ -136,7 +141,9 @@ function codeFor(error: unknown): Code | undefined {
   if (error instanceof RegistryAuthError) {
     return error.refusal === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied;
   }
-  if (error instanceof WatcherTooSlowError || error instanceof ContainerCapReachedError) return Code.ResourceExhausted;
+  if (error instanceof WatcherTooSlowError || error instanceof LogFollowerTooSlowError || error instanceof ContainerCapReachedError) {
+    return Code.ResourceExhausted;
+  }
   if (error instanceof EngineRejectedRequestError) return Code.InvalidArgument;
   if (error instanceof PolicyViolationError) return Code.PermissionDenied;
   // Ownership, like policy, is Osiris refusing; no state the caller can change through this API.

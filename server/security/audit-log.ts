@@ -17,20 +17,21 @@ export const auditedValueMaxLength = 256;
 
 /**
  * One line per call that may change the engine: who, which RPC, which
- * container and image, and how it ended. Only these named fields are read from
- * the request; env values in particular never reach the log.
+ * container, image and command, and how it ended. Only these named fields are
+ * read from the request; env values and exec stdin in particular never reach the log.
  */
 export function auditInterceptor(log: AuditLog): Interceptor {
   // Not async: calls it does not audit pass straight through, without an extra promise.
   return (next) => (request) => (isMutating(request) ? audited(next, request) : next(request));
 
   async function audited(next: Parameters<Interceptor>[0], request: Parameters<Parameters<Interceptor>[0]>[0]) {
-    const message = (request.stream ? {} : request.message) as { image?: unknown; name?: unknown; container?: unknown };
+    const message = (request.stream ? {} : request.message) as { image?: unknown; name?: unknown; container?: unknown; command?: unknown };
     const entry = {
       audit: true,
       rpc: request.method.name,
       container: stringField(message.container) ?? stringField(message.name),
       image: stringField(message.image),
+      command: commandField(message.command),
     };
     try {
       const response = await next(request);
@@ -49,6 +50,17 @@ function stringField(value: unknown): string | undefined {
   if (typeof value !== "string" || value === "") return undefined;
   if (value.length <= auditedValueMaxLength) return value;
   return `${value.slice(0, auditedValueMaxLength)}...(${value.length - auditedValueMaxLength} more characters)`;
+}
+
+/** Most arguments of a command (Run, Exec) an audit line quotes, each cut as stringField cuts. */
+export const auditedCommandMaxEntries = 64;
+
+/** A repeated string field as the audit line quotes it: the first entries, the rest counted. */
+function commandField(value: unknown): string[] | undefined {
+  if (!Array.isArray(value) || value.length === 0) return undefined;
+  const quoted = value.slice(0, auditedCommandMaxEntries).map((entry) => stringField(entry) ?? "");
+  if (value.length > auditedCommandMaxEntries) quoted.push(`...(${value.length - auditedCommandMaxEntries} more arguments)`);
+  return quoted;
 }
 
 /**

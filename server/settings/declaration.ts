@@ -1,11 +1,12 @@
 import { defaultEngineEndpoint } from "../containers/engine/engine-client.js";
 import { defaultEventHubOptions } from "../containers/events/event-hub.js";
+import { execOutputHardMaxBytes } from "../containers/operations/exec-in-container.js";
 import { openRunPolicy, type RunPolicy } from "../containers/policy/run-policy.js";
 import { defaultIdleTimeoutMs, defaultMaxConnections } from "../open-connections.js";
 import type { RateLimit } from "../security/rate-limit.js";
 import { requestDigestKey, tlsFiles, tokenList } from "./credentials.js";
 import * as parse from "./parsers.js";
-import { section, variable, type Declaration } from "./setting.js";
+import { InvalidValue, section, variable, type Declaration } from "./setting.js";
 
 /**
  * Every environment setting of Osiris, once. The field names are those of
@@ -48,12 +49,39 @@ export const declaration = {
     parse: parse.positiveInteger,
     description: "How many milliseconds `WatchDockerEvents` streams wait for a lost engine before ending with `UNAVAILABLE`.",
   }),
+  containerCache: variable("OSIRIS_CONTAINER_CACHE", {
+    group: "Serving",
+    default: "on",
+    parse: (value): boolean => {
+      if (value !== "on" && value !== "off") throw new InvalidValue('must be "on" or "off"');
+      return value === "on";
+    },
+    description:
+      "`on` answers `GetDockerContainer`, `ListDockerContainers` and every scope check from an event-fed cache of the containers in scope (no engine call in steady state); `off` asks the engine every time.",
+  }),
+  cacheResyncMs: variable("OSIRIS_CACHE_RESYNC_MS", {
+    group: "Serving",
+    default: "300000",
+    parse: parse.positiveInteger,
+    description:
+      "How often, in milliseconds, the container cache lists and inspects every container again, for events the engine may have dropped; it also does on every reconnection to the engine.",
+  }),
   idleTimeoutMs: variable("OSIRIS_IDLE_TIMEOUT_MS", {
     group: "Serving",
     default: String(defaultIdleTimeoutMs),
     parse: parse.positiveInteger,
     description:
       "A connection with no call in flight is closed after this many milliseconds; one with calls in flight is pinged as often (HTTP/2) and closed if the PING goes unanswered as long.",
+  }),
+  ui: variable("OSIRIS_UI", {
+    group: "Serving",
+    default: "on",
+    parse: (value): boolean => {
+      if (value !== "on" && value !== "off") throw new InvalidValue('must be "on" or "off"');
+      return value === "on";
+    },
+    description:
+      "`on` serves the web dashboard at `/ui/` (built by `npm run build:ui`; its files carry no data, and its calls need tokens like any client's); `off` answers 404 there.",
   }),
   tls: section(
     {
@@ -210,6 +238,29 @@ export const declaration = {
     },
     ({ hostPorts, ...policy }): RunPolicy => ({ ...policy, hostPortMin: hostPorts.min, hostPortMax: hostPorts.max }),
   ),
+  exec: section({
+    enabled: variable("OSIRIS_EXEC", {
+      group: "Security",
+      default: "on",
+      parse: (value): boolean => {
+        if (value !== "on" && value !== "off") throw new InvalidValue('must be "on" or "off"');
+        return value === "on";
+      },
+      description:
+        "`off` refuses every `ExecDockerContainer` with `PERMISSION_DENIED` (operators can otherwise run any command in any container in scope, as the container's user or any other).",
+    }),
+    defaultMaxOutputBytes: variable("OSIRIS_EXEC_MAX_OUTPUT_BYTES", {
+      group: "Limits",
+      default: String(1024 * 1024),
+      parse: (value): number => {
+        const bytes = parse.positiveInteger(value);
+        if (bytes > execOutputHardMaxBytes) throw new InvalidValue(`must be at most ${execOutputHardMaxBytes} (8 MiB)`);
+        return bytes;
+      },
+      description:
+        "Bytes of stdout, and of stderr, an `ExecDockerContainer` returns when its request sets no `max_output_bytes`; at most 8 MiB. A process writing more is killed and its output marked truncated.",
+    }),
+  }),
   readMaxBytes: variable("OSIRIS_READ_MAX_BYTES", {
     group: "Limits",
     default: String(4 * 1024 * 1024),

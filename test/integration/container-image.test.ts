@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -7,18 +7,42 @@ import { ContainerState, DockerService } from "../../gen/osiris/docker/v1/docker
 import { docker, eventually, exitsOnSigint, newTestRun, removeTestContainers, testImage } from "../support/engine-fixtures.js";
 import { runCommand } from "../support/server-process.js";
 
-/** Built by test/support/environment.sh from this machine's node: there is no registry to pull node from. */
+/**
+ * Built by test/support/environment.sh, as there is no registry to pull node from nor to
+ * run `npm ci` against: the base from the project's node (node_modules/.bin/node), and a
+ * build image that is the base plus an offline npm cache of the production dependencies.
+ */
 const nodeBaseImage = "osiris-test/node-base:latest";
+const nodeBuildImage = "osiris-test/node-build:latest";
 const token = "container-image-test-token";
+
+/** The build context size as the builder reports it ("Sending build context to Docker daemon  708.1kB"). */
+function contextBytes(buildOutput: string): number | undefined {
+  const match = /(?:Sending build context to Docker daemon|transferring context:)\s+([\d.]+)\s*([kMG]?B)/.exec(buildOutput);
+  if (!match) return undefined;
+  const unit = { B: 1, kB: 1e3, MB: 1e6, GB: 1e9 }[match[2]!] ?? Number.NaN;
+  return Number(match[1]) * unit;
+}
+
+function majorOf(version: string): string {
+  return /(\d+)/.exec(version)?.[1] ?? `unparsed: ${version}`;
+}
 
 describe("Osiris as a Docker image (built and run on the host engine)", () => {
   const run = newTestRun();
   const image = `osiris-test/osiris:${run.id}`;
   let baseUrl: string;
+  let buildOutput: string;
 
   before(async () => {
-    const build = await runCommand("docker", ["build", "--quiet", "--build-arg", `NODE_IMAGE=${nodeBaseImage}`, "-t", image, "."], {}, 300_000);
-    assert.equal(build.code, 0, build.output);
+    const build = await runCommand(
+      "docker",
+      ["build", "--build-arg", `NODE_IMAGE=${nodeBaseImage}`, "--build-arg", `BUILD_IMAGE=${nodeBuildImage}`, "-t", image, "."],
+      {},
+      300_000,
+    );
+    assert.equal(build.code, 0, `${build.output}\n(the base images come from: bash test/support/environment.sh test)`);
+    buildOutput = build.output;
     const started = await runCommand("docker", [
       "run", "--detach", "--restart", "unless-stopped", "--name", run.name("osiris"), "--label", `osiris-test.run=${run.id}`,
       "--volume", "/var/run/docker.sock:/var/run/docker.sock",
@@ -63,6 +87,23 @@ describe("Osiris as a Docker image (built and run on the host engine)", () => {
     const client = createClient(DockerService, createGrpcTransport({ baseUrl }));
     const listed = await client.listDockerContainers({ labelSelector: run.labels }, { headers: { authorization: `Bearer ${token}` } });
     assert.ok(Array.isArray(listed.containers));
+  });
+
+  it("sends a build context without node_modules: under 5 MB", () => {
+    const bytes = contextBytes(buildOutput);
+    assert.ok(bytes !== undefined, `no context size in the build output:\n${buildOutput}`);
+    assert.ok(bytes < 5e6, `build context is ${bytes} bytes; .dockerignore should leave out all but package*.json, gen/ and server/`);
+  });
+
+  it("runs the Node major the project runs on: the Dockerfile's default base, the image, and the node devDependency agree", async () => {
+    const packageJson = JSON.parse(readFileSync("package.json", "utf8")) as { devDependencies: Record<string, string> };
+    const projectMajor = majorOf(packageJson.devDependencies["node"] ?? "missing");
+    const dockerfileBase = /^ARG NODE_IMAGE=node:(\d+)/m.exec(readFileSync("Dockerfile", "utf8"))?.[1];
+    assert.equal(dockerfileBase, projectMajor);
+    const inImage = await runCommand("docker", ["run", "--rm", "--label", `osiris-test.run=${run.id}`, "--entrypoint", "node", image, "--version"]);
+    assert.equal(inImage.code, 0, inImage.output);
+    assert.equal(majorOf(inImage.output), projectMajor);
+    assert.equal(majorOf(process.version), projectMajor, "the tests themselves run on the project's node (npm scripts put node_modules/.bin first)");
   });
 
   it("runs as a non-root user and is healthy by its HEALTHCHECK", async () => {

@@ -89,22 +89,42 @@ describe("WatchDockerEvents against a real engine", () => {
     await Promise.all([byType.ended, byContainer.ended]);
   });
 
-  it("holds one engine subscription for 100 watchers, and none once they leave", async (t) => {
+  it("holds one engine subscription, the container cache's, shared by 100 watchers, and keeps it once they leave", async (t) => {
     await watchersRegistered(server.baseUrl, 0);
-    assert.ok(await eventually(async () => (await metric(server.baseUrl, "osiris_engine_event_subscriptions")) === 0));
+    assert.equal(await metric(server.baseUrl, "osiris_engine_event_subscriptions"), 1, "the cache subscribes at start");
     const before = await engineEventListeners();
     const protocols: ProtocolName[] = ["grpc", "grpc-web", "connect-json"];
     const watchers = Array.from({ length: 100 }, (_, index) => watch(server, protocols[index % 3]!));
     await watchersRegistered(server.baseUrl, 100);
     const during = await engineEventListeners();
     t.diagnostic(`100 watchers: the engine counts ${during - before} more event listener(s) (${before} before, ${during} during)`);
-    assert.equal(during - before, 1);
+    assert.equal(during - before, 0, "the watchers add no engine subscription");
+    assert.equal(await metric(server.baseUrl, "osiris_engine_event_subscriptions"), 1);
     const name = run.name("fan-out");
     await server.client("grpc").runDockerContainer({ image: testImage, name, command: ["true"], labels: run.labels });
     assert.ok(await eventually(async () => watchers.every((w) => w.events.length >= 1)), "every watcher sees the event");
     for (const w of watchers) w.cancel();
     await Promise.all(watchers.map((w) => w.ended));
-    assert.ok(await eventually(async () => (await engineEventListeners()) === before), "the subscription ends with the last watcher");
+    await watchersRegistered(server.baseUrl, 0);
+    assert.equal(await metric(server.baseUrl, "osiris_engine_event_subscriptions"), 1, "the cache's subscription stays");
+  });
+
+  it("with the cache off, opens one engine subscription for 100 watchers and none once they leave", async (t) => {
+    const uncached = await startTestServer(undefined, { containerCache: false });
+    try {
+      assert.ok(await eventually(async () => (await metric(uncached.baseUrl, "osiris_engine_event_subscriptions")) === 0));
+      const before = await engineEventListeners();
+      const watchers = Array.from({ length: 100 }, (_, index) => watch(uncached, (["grpc", "grpc-web", "connect-json"] as const)[index % 3]!));
+      await watchersRegistered(uncached.baseUrl, 100);
+      const during = await engineEventListeners();
+      t.diagnostic(`100 watchers: the engine counts ${during - before} more event listener(s) (${before} before, ${during} during)`);
+      assert.equal(during - before, 1);
+      for (const w of watchers) w.cancel();
+      await Promise.all(watchers.map((w) => w.ended));
+      assert.ok(await eventually(async () => (await engineEventListeners()) === before), "the subscription ends with the last watcher");
+    } finally {
+      await uncached.close();
+    }
   });
 
   it("bridges a dockerd restart mid-watch with no gap and no duplicate", async () => {
@@ -147,8 +167,17 @@ describe("WatchDockerEvents against a real engine", () => {
       const code = await Promise.race([watcher.ended, new Promise((resolve) => setTimeout(() => resolve("still open"), 10_000))]);
       await mainEngine.start();
       assert.equal(code, Code.Unavailable);
-      const late = watch(impatient, "grpc");
       await docker.ping();
+      // The hub may still be between two reconnection attempts: UNAVAILABLE then, which a client retries.
+      let late = watch(impatient, "grpc");
+      for (let attempt = 0; attempt < 40; attempt++) {
+        const registered = eventually(async () => (await metric(impatient.baseUrl, "osiris_event_watchers")) === 1, 2000);
+        const outcome = await Promise.race([late.ended, registered]);
+        if (outcome === true) break;
+        assert.equal(outcome, Code.Unavailable, "a watch refused while the engine's stream reconnects is UNAVAILABLE");
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        late = watch(impatient, "grpc");
+      }
       await watchersRegistered(impatient.baseUrl, 1);
       late.cancel();
       assert.equal(await late.ended, Code.Canceled, "a new watch works once the engine is back");

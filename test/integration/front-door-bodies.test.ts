@@ -89,7 +89,8 @@ describe("the request body deadline (dual-protocol server, 300 ms)", () => {
   const handler = (request: http.IncomingMessage | http2.Http2ServerRequest, response: http.ServerResponse | http2.Http2ServerResponse) => {
     request.resume();
     request.on("end", () => {
-      response.writeHead(200, { "content-type": "text/plain" });
+      // Both answer types take (status, headers); their overloads differ elsewhere.
+      (response as { writeHead(status: number, headers: Record<string, string>): unknown }).writeHead(200, { "content-type": "text/plain" });
       if (request.url !== "/long") return void response.end("ok");
       let ticks = 0;
       const timer = setInterval(() => {

@@ -123,7 +123,8 @@ describe("StreamDockerContainerLogs against a real engine", () => {
     assert.ok(await eventually(async () => followers.every((f) => f.received() > 0), 20_000), "every follower gets output");
     const during = engineSocketConnections();
     t.diagnostic(`100 log followers: ${during} engine connections open (${baseline} before)`);
-    assert.ok(during >= 100, `each follower has its own engine stream (${during})`);
+    // The followers share one engine follow connection (log-sharing.test.ts counts it); the rest are the
+    // keep-alive sockets of their inspects and one-off history reads, which close once idle.
     for (const follower of followers) follower.controller.abort();
     const codes = await Promise.all(followers.map((f) => f.done));
     assert.ok(codes.every((code) => code === Code.Canceled), "every follower ends CANCELED on the client");

@@ -6,7 +6,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { protocols, startFastServer, type FastServer } from "../support/fast-server.js";
-import { collect, rpcError, streamError, testImage } from "./expectations.js";
+import { collect, eventually, rpcError, streamError, testImage } from "./expectations.js";
 
 const operatorToken = `op-${randomUUID()}`;
 const viewerToken = `view-${randomUUID()}`;
@@ -16,6 +16,11 @@ const tokens = JSON.stringify([
 ]);
 const managed = { "io.osiris.managed": "true" };
 
+async function cachedContainers(baseUrl: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  return Number(/^osiris_container_cache_containers (\d+)$/m.exec(text)?.[1]);
+}
+
 describe("authentication and roles, with OSIRIS_TOKENS set", () => {
   let server: FastServer;
   let containerId: string;
@@ -23,6 +28,10 @@ describe("authentication and roles, with OSIRIS_TOKENS set", () => {
     server = await startFastServer({ env: { OSIRIS_TOKENS: tokens } });
     containerId = server.engine.addContainer({ name: "web", labels: managed, state: "running" });
     server.engine.writeLogs(containerId, "stdout", "hello\n");
+    // The cache inspects what the create event names; that is its call, not a refused caller's.
+    assert.ok(await eventually(async () => (await cachedContainers(server.baseUrl)) === 1), "the cache knows the container");
+    // The start event's inspect may still be on its way.
+    await new Promise((resolve) => setTimeout(resolve, 200));
   });
   after(() => server.close());
 

@@ -165,6 +165,11 @@ describe("WatchDockerEvents over the real router, on a fake engine", () => {
   after(() => server.close());
 
   /** Watches until `count` events arrived, doing `act` once the watch is open. */
+  async function watcherCount(): Promise<number> {
+    const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+    return Number(/^osiris_event_watchers (\d+)$/m.exec(text)?.[1]);
+  }
+
   async function watch(
     request: Parameters<ReturnType<FastServer["client"]>["watchDockerEvents"]>[0],
     count: number,
@@ -172,8 +177,8 @@ describe("WatchDockerEvents over the real router, on a fake engine", () => {
   ): Promise<WatchDockerEventsResponse[]> {
     const events: WatchDockerEventsResponse[] = [];
     const done = new AbortController();
-    // The engine subscription of an earlier watch closes soon after that watch; this one opens its own.
-    assert.ok(await eventually(() => server.engine.openEventStreams === 0), "earlier watches have left");
+    // One engine subscription, the container cache's, serves every watch.
+    assert.ok(await eventually(async () => (await watcherCount()) === 0), "earlier watches have left");
     const reading = (async () => {
       try {
         for await (const event of server.client("grpc").watchDockerEvents(request, { signal: done.signal, timeoutMs: 5000 })) {
@@ -184,7 +189,8 @@ describe("WatchDockerEvents over the real router, on a fake engine", () => {
         if (!done.signal.aborted) throw error;
       }
     })();
-    assert.ok(await eventually(() => server.engine.openEventStreams === 1), "the watch subscribed to the engine");
+    assert.ok(await eventually(async () => (await watcherCount()) === 1), "the watch is registered");
+    assert.equal(server.engine.openEventStreams, 1, "and shares the one engine subscription");
     await act();
     await reading;
     return events;

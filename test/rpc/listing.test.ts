@@ -18,6 +18,7 @@ describe("ListDockerContainers pages in a stable order", () => {
     for (let i = 0; i < 25; i++) {
       created.push(server.engine.addContainer({ name: `page-${i}`, labels: { ...managed, ...page }, created: new Date(base + Math.floor(i / 5) * 1000) }));
     }
+    await server.cacheSettled();
   });
   after(() => server.close());
 
@@ -71,6 +72,7 @@ describe("ListDockerContainers filters as the engine does", () => {
     server.engine.addContainer({ name: "tier-b", labels: { ...managed, tier: "b" }, state: "exited" });
     server.engine.addContainer({ name: "untiered", labels: managed });
     server.engine.addContainer({ name: "cli-made", labels: { tier: "a" }, state: "running" });
+    await server.cacheSettled();
   });
   after(() => server.close());
 
@@ -108,6 +110,7 @@ describe("ListDockerContainers on an all-scope server (OSIRIS_SCOPE=all)", () =>
     server = await startFastServer({ env: { OSIRIS_SCOPE: "all" } });
     server.engine.addContainer({ name: "managed-one", labels: managed });
     server.engine.addContainer({ name: "cli-made" });
+    await server.cacheSettled();
   });
   after(() => server.close());
 

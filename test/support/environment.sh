@@ -44,6 +44,24 @@ ensure_npm_packages() {
     log "installing npm packages"
     npm ci --no-audit --no-fund --loglevel=error
   fi
+  # npm scripts run this node (the `node` devDependency), whatever the system's is.
+  # Its binary comes from its preinstall script, which ignore-scripts would skip.
+  if ! "$ROOT/node_modules/.bin/node" --version >/dev/null 2>&1; then
+    log "node_modules/.bin/node does not run: the 'node' package's preinstall did not fetch its binary (is npm's ignore-scripts set?); run 'npm ci' again with scripts on"
+    exit 1
+  fi
+}
+
+# The dashboard Osiris serves at /ui/ (dist/ui/), rebuilt when its sources, the
+# generated code or the packages are newer than the last build.
+ensure_dashboard_build() {
+  cd "$ROOT"
+  local stamp="dist/ui/index.html"
+  if [ -f "$stamp" ] && [ -z "$(find client-examples/dashboard gen package-lock.json -newer "$stamp" -type f -print -quit)" ]; then
+    return 0
+  fi
+  log "building the dashboard into dist/ui (npm run build:ui)"
+  npm run --silent build:ui >/dev/null
 }
 
 engine_answers() { docker version >/dev/null 2>&1; }
@@ -91,15 +109,23 @@ ensure_test_image() {
 }
 
 # A Node base image for building Osiris's own image without a registry: the
-# machine's node and npm, the libraries ldd lists, and busybox for RUN steps.
+# project's node (the `node` devDependency, the major the Dockerfile names), the
+# machine's npm, the libraries ldd lists, and busybox for RUN steps. Rebuilt when
+# that node's version changes.
 NODE_BASE_IMAGE="osiris-test/node-base:latest"
+NODE_BUILD_IMAGE="osiris-test/node-build:latest"
 ensure_node_base_image() {
-  docker image inspect "$NODE_BASE_IMAGE" >/dev/null 2>&1 && return 0
+  local node version
+  node="$(readlink -f "$ROOT/node_modules/.bin/node")"
+  version="$("$node" --version)"
+  [ "$(image_label "$NODE_BASE_IMAGE" io.osiris.node-version)" = "$version" ] && return 0
   ensure_debian_packages busybox-static
-  log "building $NODE_BASE_IMAGE from this machine's node"
-  local rootfs node lib applet
+  log "building $NODE_BASE_IMAGE from node $version"
+  local rootfs lib applet previous
+  previous="$(docker image inspect --format '{{.Id}}' "$NODE_BASE_IMAGE" 2>/dev/null || true)"
+  # Built on the old base, so rebuilt below; removed first so the old base can go.
+  docker rmi "$NODE_BUILD_IMAGE" >/dev/null 2>&1 || true
   rootfs="$(mktemp -d)"
-  node="$(readlink -f "$(command -v node)")"
   mkdir -p "$rootfs/bin" "$rootfs/usr/bin" "$rootfs/usr/lib" "$rootfs/tmp" "$rootfs/etc"
   chmod 1777 "$rootfs/tmp"
   cp /bin/busybox "$rootfs/bin/busybox"
@@ -117,8 +143,50 @@ ensure_node_base_image() {
   ln -s /bin/env "$rootfs/usr/bin/env"
   printf 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000:node:/home/node:/bin/sh\n' > "$rootfs/etc/passwd"
   printf 'root:x:0:\nnode:x:1000:\n' > "$rootfs/etc/group"
-  tar -C "$rootfs" -c . | docker import --change 'ENV PATH=/usr/bin:/bin' - "$NODE_BASE_IMAGE" >/dev/null
+  tar -C "$rootfs" -c . | docker import --change 'ENV PATH=/usr/bin:/bin' \
+    --change "LABEL io.osiris.node-version=$version" - "$NODE_BASE_IMAGE" >/dev/null
   rm -rf "$rootfs"
+  # The replaced base, untagged now; still in use by images built from it, it stays.
+  if [ -n "$previous" ]; then docker rmi "$previous" >/dev/null 2>&1 || true; fi
+}
+
+image_label() {
+  docker image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true
+}
+
+# The Dockerfile's BUILD_IMAGE for the image test: the base above plus an npm
+# cache holding the production dependencies of package-lock.json, used offline,
+# so the Dockerfile's own `npm ci` runs there as it does against the registry.
+# The cache is filled from the registry here, on the host; rebuilt when the lock changes.
+ensure_node_build_image() {
+  local lock_digest
+  lock_digest="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
+  if [ "$(image_label "$NODE_BUILD_IMAGE" io.osiris.lock-sha256)" = "$lock_digest" ] &&
+    [ "$(image_label "$NODE_BUILD_IMAGE" io.osiris.node-version)" = "$(image_label "$NODE_BASE_IMAGE" io.osiris.node-version)" ]; then
+    return 0
+  fi
+  log "building $NODE_BUILD_IMAGE (an npm cache of the production dependencies)"
+  local context previous
+  previous="$(docker image inspect --format '{{.Id}}' "$NODE_BUILD_IMAGE" 2>/dev/null || true)"
+  context="$(mktemp -d)"
+  cp "$ROOT/package.json" "$ROOT/package-lock.json" "$context/"
+  (cd "$context" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error --cache "$context/npm-cache" >/dev/null)
+  rm -rf "$context/node_modules"
+  cat > "$context/Dockerfile" <<DOCKERFILE
+FROM $NODE_BASE_IMAGE
+COPY npm-cache /var/cache/npm
+ENV npm_config_cache=/var/cache/npm npm_config_offline=true
+DOCKERFILE
+  docker build --quiet --label "io.osiris.lock-sha256=$lock_digest" -t "$NODE_BUILD_IMAGE" "$context" >/dev/null
+  rm -rf "$context"
+  if [ -n "$previous" ]; then docker rmi "$previous" >/dev/null 2>&1 || true; fi
+}
+
+# What the client examples in client-examples/ need besides curl: Debian's protoc,
+# its gRPC Python plugin and the well-known .proto files to generate the Python
+# stubs, and grpcio and protobuf for the system's python3 (no PyPI needed).
+ensure_client_example_tools() {
+  ensure_debian_packages curl protobuf-compiler protobuf-compiler-grpc libprotobuf-dev python3 python3-grpcio python3-protobuf
 }
 
 registry_config() {
@@ -189,11 +257,16 @@ main() {
   local what="${1:-test}"
   if [ "$what" = engine ]; then ensure_engine; return; fi
   ensure_npm_packages
+  ensure_dashboard_build
   ensure_engine
   ensure_test_image
   if [ "$what" = test ]; then
+    # The dashboard's browser test drives Debian's chromium (no browser download).
+    ensure_debian_packages chromium
     ensure_registries
     ensure_node_base_image
+    ensure_node_build_image
+    ensure_client_example_tools
   fi
   if [ "$what" = bench ]; then ensure_debian_packages nghttp2-client; fi
 }

@@ -4,7 +4,7 @@
 // the way DockerodeEngineClient fails, so Osiris's real error translation runs.
 import { createHash, randomBytes } from "node:crypto";
 import { constants } from "node:os";
-import { PassThrough, Readable } from "node:stream";
+import { Duplex, PassThrough, Readable } from "node:stream";
 import type {
   ContainerCreateBody,
   ContainerCreated,
@@ -16,6 +16,10 @@ import type {
   EngineClient,
   EngineInfo,
   EngineWaitCondition,
+  ExecCreateBody,
+  ExecInspect,
+  ImageDeleteItem,
+  ImageSummary,
   RegistryAuth,
   VolumeInfo,
 } from "../../server/containers/engine/engine-client.js";
@@ -37,10 +41,16 @@ const engineMethods: readonly EngineMethod[] = [
   "waitContainer",
   "containerLogs",
   "events",
+  "containerStats",
   "pullImage",
   "inspectImage",
   "inspectVolume",
   "createVolume",
+  "createExec",
+  "startExec",
+  "inspectExec",
+  "listImages",
+  "removeImage",
 ];
 
 /**
@@ -190,10 +200,99 @@ interface Subscriber {
   filters: Record<string, string[]>;
 }
 
+/** A container's resource use as its stats report it; counters grow by these amounts each sampling cycle. */
+export interface FakeStats {
+  /** CPU nanoseconds the container uses per cycle; a cycle has `1e9 × online CPUs` of host CPU time. */
+  cpuPerCycle: number;
+  onlineCpus: number;
+  memoryUsage: number;
+  /** Page cache the kernel could reclaim (cgroup v1 `total_inactive_file`). */
+  inactiveFile: number;
+  memoryLimit: number;
+  rxBytes: number;
+  txBytes: number;
+  readBytes: number;
+  writeBytes: number;
+  pids: number;
+}
+
+interface StatsFollower {
+  id: string;
+  stream: PassThrough;
+  timer: NodeJS.Timeout;
+  /** The previous sample's cpu_stats, as the engine sends it in precpu_stats. */
+  previous?: object;
+}
+
 interface LogFollower {
   id: string;
   stream: PassThrough;
   query: ContainerLogsQuery;
+}
+
+/** What a command does when exec'd in the fake: its output and exit code, or it runs until killed (`hang`). */
+export interface FakeExecOutcome {
+  stdout?: string | Buffer;
+  stderr?: string | Buffer;
+  exitCode?: number;
+  hang?: boolean;
+}
+
+/** An exec as the script sees it: what was asked for, and the stdin it got. */
+export interface FakeExecRequest {
+  container: string;
+  body: ExecCreateBody;
+  stdin: Buffer;
+}
+
+export type FakeExecScript = (exec: FakeExecRequest) => FakeExecOutcome;
+
+interface FakeExec {
+  id: string;
+  containerId: string;
+  body: ExecCreateBody;
+  running: boolean;
+  started: boolean;
+  exitCode: number | null;
+  /** The exec's connection while its process runs. */
+  connection?: Duplex;
+}
+
+/**
+ * `echo`, `cat` (stdin to stdout), `true`, `false`, `sleep` (runs until killed),
+ * `sh -c "exit N"`; anything else is not found, as the runtime reports it.
+ */
+function defaultExecScript({ body, stdin }: FakeExecRequest): FakeExecOutcome {
+  const [program = "", ...args] = body.Cmd;
+  switch (program) {
+    case "echo":
+      return { stdout: `${args.join(" ")}\n` };
+    case "cat":
+      return { stdout: stdin };
+    case "true":
+      return {};
+    case "false":
+      return { exitCode: 1 };
+    case "sleep":
+      return { hang: true };
+    case "sh": {
+      const exit = /^exit (\d+)$/.exec(args[1] ?? "");
+      if (args[0] === "-c" && exit) return { exitCode: Number(exit[1]) };
+      break;
+    }
+  }
+  return {
+    stdout: `OCI runtime exec failed: exec failed: unable to start container process: exec: "${program}": executable file not found in $PATH: unknown\r\n`,
+    exitCode: 126,
+  };
+}
+
+/** One frame of the engine's multiplexed stream (see log-frames.ts). */
+function frame(stream: "stdout" | "stderr", data: Buffer): Buffer {
+  const header = Buffer.alloc(8);
+  header[0] = stream === "stdout" ? 1 : 2;
+  header.writeUInt32BE(data.length, 4);
+  return Buffer.concat([header, data]);
 }
 
 const engineRoot = "/var/lib/docker";
@@ -226,11 +325,19 @@ export class FakeEngine implements EngineClient {
   private readonly registry = new Map<string, { username: string; password: string } | undefined>();
   private readonly pullScripts = new Map<string, PullScript>();
   private readonly volumes = new Map<string, VolumeInfo>();
+  private readonly execs = new Map<string, FakeExec>();
+  private execScript: FakeExecScript = defaultExecScript;
+  /** When each local image was made, by id (Unix seconds). */
+  private readonly imageCreated = new Map<string, number>();
   private readonly failures = new Map<EngineMethod, Error[]>();
   private readonly hangs = new Map<EngineMethod, Set<() => void>>();
   private readonly waiters = new Set<Waiter>();
   private readonly subscribers = new Set<Subscriber>();
   private readonly followers = new Set<LogFollower>();
+  private readonly statsFollowers = new Set<StatsFollower>();
+  private readonly stats = new Map<string, { figures: FakeStats; cycles: number }>();
+  /** How often a stats stream sends a sample; the engine's cycle is 1 s. */
+  statsIntervalMs = 1000;
   private readonly history: { timeNano: bigint; line: string; event: EventFacts }[] = [];
   private reachable = true;
   private downCode = "ECONNREFUSED";
@@ -274,6 +381,7 @@ export class FakeEngine implements EngineClient {
     this.subscribers.clear();
     for (const follower of this.followers) follower.stream.destroy(connectionReset());
     this.followers.clear();
+    for (const follower of this.statsFollowers) follower.stream.destroy(connectionReset());
   }
 
   up(): void {
@@ -291,11 +399,23 @@ export class FakeEngine implements EngineClient {
   addImage(reference: string): string {
     const id = imageIdOf(normaliseImage(reference));
     this.images.set(normaliseImage(reference), id);
+    if (!this.imageCreated.has(id)) this.imageCreated.set(id, Math.floor(Date.now() / 1000) - this.imageCreated.size);
     return id;
   }
 
-  removeImage(reference: string): void {
-    this.images.delete(normaliseImage(reference));
+  /** Decides what exec'd commands do (see defaultExecScript for what they do otherwise). */
+  scriptExec(script: FakeExecScript): void {
+    this.execScript = script;
+  }
+
+  /** Every exec created, with the body Osiris sent, in order. */
+  execBodies(): ExecCreateBody[] {
+    return [...this.execs.values()].map((exec) => structuredClone(exec.body));
+  }
+
+  /** Exec'd processes still running (a hanging command nobody killed). */
+  get runningExecs(): number {
+    return [...this.execs.values()].filter((exec) => exec.running).length;
   }
 
   hasImage(reference: string): boolean {
@@ -352,6 +472,19 @@ export class FakeEngine implements EngineClient {
   /** The body Osiris sent to create the container. */
   createBody(reference: string): ContainerCreateBody | undefined {
     return this.find(reference)?.body;
+  }
+
+  /** Stats streams open on the engine now. */
+  get openStatsStreams(): number {
+    return this.statsFollowers.size;
+  }
+
+  /** What the container's stats report from now on; a running container without any reports an idle one. */
+  setStats(reference: string, figures: Partial<FakeStats>): void {
+    const container = this.must(reference);
+    const entry = this.stats.get(container.id) ?? { figures: idleStats(), cycles: 0 };
+    entry.figures = { ...entry.figures, ...figures };
+    this.stats.set(container.id, entry);
   }
 
   /** Event streams open on the engine now. */
@@ -571,6 +704,30 @@ export class FakeEngine implements EngineClient {
     return stream;
   }
 
+  async containerStats(id: string, options: { stream: boolean; oneShot: boolean }, signal: AbortSignal): Promise<Readable> {
+    await this.enter("containerStats", signal);
+    const container = this.resolve("containerStats", id);
+    const stream = new PassThrough();
+    if (!options.stream) {
+      // Without one-shot the engine primes precpu_stats with a first cycle.
+      const first = options.oneShot ? undefined : this.statsSample(container, undefined);
+      stream.end(`${JSON.stringify(this.statsSample(container, first?.cpu_stats))}\n`);
+      return stream;
+    }
+    const follower: StatsFollower = {
+      id: container.id,
+      stream,
+      timer: setInterval(() => this.sendStats(follower), this.statsIntervalMs),
+    };
+    this.statsFollowers.add(follower);
+    this.sendStats(follower);
+    this.closeOnAbort(stream, signal, () => {
+      clearInterval(follower.timer);
+      this.statsFollowers.delete(follower);
+    });
+    return stream;
+  }
+
   async pullImage(target: { fromImage: string; tag: string }, auth: RegistryAuth | undefined, signal: AbortSignal): Promise<Readable> {
     await this.enter("pullImage", signal);
     this.pulls.push({ ...target, auth });
@@ -588,11 +745,11 @@ export class FakeEngine implements EngineClient {
     return stream;
   }
 
-  async inspectImage(name: string, signal: AbortSignal): Promise<{ Id: string }> {
+  async inspectImage(name: string, signal: AbortSignal): Promise<{ Id: string; RepoTags: string[] }> {
     await this.enter("inspectImage", signal);
     const id = this.lookupImage(name);
     if (!id) throw this.error("inspectImage", 404, `no such image: ${name}: No such image: ${name}`);
-    return { Id: id };
+    return { Id: id, RepoTags: this.tagsOf(id) };
   }
 
   async inspectVolume(name: string, signal: AbortSignal): Promise<VolumeInfo | undefined> {
@@ -607,7 +764,118 @@ export class FakeEngine implements EngineClient {
     return structuredClone(this.volumes.get(body.Name)!);
   }
 
+  async createExec(containerId: string, body: ExecCreateBody, signal: AbortSignal): Promise<{ Id: string }> {
+    await this.enter("createExec", signal);
+    const container = this.resolve("createExec", containerId);
+    if (container.state !== "running") throw this.error("createExec", 409, `Container ${container.id} is not running`);
+    const id = randomBytes(32).toString("hex");
+    this.execs.set(id, { id, containerId: container.id, body: structuredClone(body), running: false, started: false, exitCode: null });
+    return { Id: id };
+  }
+
+  /**
+   * The hijacked connection: stdin is read until the caller ends its side,
+   * then the script's output is written as frames and the connection ends,
+   * unless the command hangs (it then runs until killed).
+   */
+  async startExec(execId: string, signal: AbortSignal): Promise<Duplex> {
+    await this.enter("startExec", signal);
+    const exec = this.execs.get(execId);
+    if (!exec) throw this.error("startExec", 404, `No such exec instance: ${execId}`);
+    const container = this.containers.get(exec.containerId);
+    if (!container || container.state !== "running") throw this.error("startExec", 409, `Container ${exec.containerId} is not running`);
+    exec.running = true;
+    exec.started = true;
+    const stdin: Buffer[] = [];
+    const connection: Duplex = new Duplex({
+      read: () => {},
+      write: (chunk: Buffer, _encoding, done) => {
+        stdin.push(chunk);
+        done();
+      },
+      final: (done) => {
+        done();
+        if (!exec.running) return;
+        const [program, flag, , marker] = exec.body.Cmd;
+        if (program === "sh" && flag === "-c" && marker?.startsWith("OSIRIS_EXEC_ID=")) {
+          // Osiris's killer (exec-process-kill.ts): every process of the container carrying the marker dies.
+          for (const other of this.execs.values()) {
+            if (other.containerId === exec.containerId && other.body.Env.includes(marker)) this.endExec(other, 137);
+          }
+          this.endExec(exec, 0);
+          return;
+        }
+        const outcome = this.execScript({ container: exec.containerId, body: exec.body, stdin: Buffer.concat(stdin) });
+        if (outcome.hang) return;
+        for (const stream of ["stdout", "stderr"] as const) {
+          const data = outcome[stream];
+          if (data !== undefined && data.length > 0) connection.push(frame(stream, Buffer.from(data)));
+        }
+        this.endExec(exec, outcome.exitCode ?? 0);
+      },
+    });
+    exec.connection = connection;
+    return connection;
+  }
+
+  async inspectExec(execId: string, signal?: AbortSignal): Promise<ExecInspect> {
+    await this.enter("inspectExec", signal);
+    const exec = this.execs.get(execId);
+    if (!exec) throw this.error("inspectExec", 404, `No such exec instance: ${execId}`);
+    return { Running: exec.running, ExitCode: exec.exitCode, Pid: exec.running ? 999_999_999 : 0, ContainerID: exec.containerId };
+  }
+
+  async listImages(signal: AbortSignal): Promise<ImageSummary[]> {
+    await this.enter("listImages", signal);
+    return [...new Set(this.images.values())].map((id) => ({
+      Id: id,
+      RepoTags: this.tagsOf(id),
+      RepoDigests: [],
+      Created: this.imageCreated.get(id) ?? 0,
+      Size: 1_234_567,
+      Labels: null,
+    }));
+  }
+
+  /** As the engine removes: a name untags (and deletes once nothing names or uses the image); an id takes every name. */
+  async removeImage(name: string, options: { force: boolean }, signal: AbortSignal): Promise<ImageDeleteItem[]> {
+    await this.enter("removeImage", signal);
+    const id = this.lookupImage(name);
+    if (!id) throw this.error("removeImage", 404, `No such image: ${name}`);
+    const byId = /^(?:sha256:)?[0-9a-f]{64}$/.test(name);
+    const tags = this.tagsOf(id);
+    const removing = byId ? tags : [normaliseImage(name)];
+    const last = removing.length === tags.length;
+    const users = [...this.containers.values()].filter((container) => container.imageId === id);
+    const running = users.find((container) => container.state === "running");
+    if (byId && running) {
+      throw this.error("removeImage", 409, `conflict: unable to delete ${id.slice(7, 19)} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`);
+    }
+    if (last && users.length > 0 && !options.force) {
+      const reference = byId ? `delete ${id.slice(7, 19)}` : `remove repository reference "${name}"`;
+      throw this.error("removeImage", 409, `conflict: unable to ${reference} (must force) - container ${users[0]!.id.slice(0, 12)} is using its referenced image ${id.slice(7, 19)}`);
+    }
+    // A forced name removal only untags an image containers use; a forced id removal deletes it from under stopped ones.
+    for (const tag of removing) this.images.delete(tag);
+    const items: ImageDeleteItem[] = removing.map((tag) => ({ Untagged: tag }));
+    if (last && (users.length === 0 || byId)) items.push({ Deleted: id });
+    return items;
+  }
+
   // ---- the engine's behaviour ----
+
+  /** The exec'd process ended: its exit code is set before its connection ends, as the engine does. */
+  private endExec(exec: FakeExec, exitCode: number): void {
+    if (!exec.running) return;
+    exec.running = false;
+    exec.exitCode = exitCode;
+    exec.connection?.push(null);
+  }
+
+  /** The names of a local image, `repository:tag`. */
+  private tagsOf(id: string): string[] {
+    return [...this.images.entries()].filter(([, imageId]) => imageId === id).map(([reference]) => reference);
+  }
 
   /** Every call: counted, then held by hang, refused when down, or failed by failNext. */
   private async enter(method: EngineMethod, signal: AbortSignal | undefined): Promise<void> {
@@ -784,6 +1052,7 @@ export class FakeEngine implements EngineClient {
     container.exitCode = exitCode;
     container.finishedAt = this.clock();
     container.boundPorts = {};
+    for (const exec of this.execs.values()) if (exec.containerId === container.id) this.endExec(exec, 137);
     this.emit("die", container, { exitCode: String(exitCode) });
     this.settleWaiters(container, ["not-running", "next-exit"]);
     for (const follower of this.followers) {
@@ -796,6 +1065,14 @@ export class FakeEngine implements EngineClient {
 
   private destroy(container: FakeContainer): void {
     this.containers.delete(container.id);
+    this.stats.delete(container.id);
+    // The engine ends a removed container's stats streams.
+    for (const follower of this.statsFollowers) {
+      if (follower.id !== container.id) continue;
+      clearInterval(follower.timer);
+      this.statsFollowers.delete(follower);
+      follower.stream.end();
+    }
     this.emit("destroy", container);
     this.settleWaiters(container, ["not-running", "next-exit", "removed"]);
   }
@@ -837,6 +1114,39 @@ export class FakeEngine implements EngineClient {
     }
   }
 
+  private sendStats(follower: StatsFollower): void {
+    const container = this.containers.get(follower.id);
+    if (!container) return;
+    const sample = this.statsSample(container, follower.previous);
+    follower.previous = sample.cpu_stats;
+    follower.stream.write(`${JSON.stringify(sample)}\n`);
+  }
+
+  /** One sample as the engine writes it: empty (zero time) when the container is not running. */
+  private statsSample(container: FakeContainer, previous: object | undefined): { cpu_stats?: object } & Record<string, unknown> {
+    const base = { id: container.id, name: `/${container.name}` };
+    if (container.state !== "running") return { ...base, read: zeroTime, preread: zeroTime, precpu_stats: {}, memory_stats: {} };
+    const entry = this.stats.get(container.id) ?? { figures: idleStats(), cycles: 0 };
+    this.stats.set(container.id, entry);
+    entry.cycles++;
+    const f = entry.figures;
+    const cpu_stats = {
+      cpu_usage: { total_usage: f.cpuPerCycle * entry.cycles },
+      system_cpu_usage: 1e9 * f.onlineCpus * entry.cycles,
+      online_cpus: f.onlineCpus,
+    };
+    return {
+      ...base,
+      read: new Date().toISOString(),
+      cpu_stats,
+      precpu_stats: previous ?? { cpu_usage: { total_usage: 0 } },
+      memory_stats: { usage: f.memoryUsage, limit: f.memoryLimit, stats: { total_inactive_file: f.inactiveFile } },
+      networks: { eth0: { rx_bytes: f.rxBytes, tx_bytes: f.txBytes } },
+      blkio_stats: { io_service_bytes_recursive: [{ op: "Read", value: f.readBytes }, { op: "Write", value: f.writeBytes }] },
+      pids_stats: { current: f.pids },
+    };
+  }
+
   /** Nanoseconds since the epoch, strictly increasing, so events and log lines have an order. */
   private clock(): bigint {
     const now = BigInt(Date.now()) * 1_000_000n;
@@ -854,6 +1164,21 @@ export class FakeEngine implements EngineClient {
       forget();
     });
   }
+}
+
+function idleStats(): FakeStats {
+  return {
+    cpuPerCycle: 0,
+    onlineCpus: 2,
+    memoryUsage: 4 << 20,
+    inactiveFile: 1 << 20,
+    memoryLimit: 2 << 30,
+    rxBytes: 0,
+    txBytes: 0,
+    readBytes: 0,
+    writeBytes: 0,
+    pids: 1,
+  };
 }
 
 interface EventFacts {

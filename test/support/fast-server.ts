@@ -29,6 +29,12 @@ export interface FastServer {
   /** Every line the server logged, as JSON text. */
   logLines: string[];
   client(protocol: ProtocolName): Client<typeof DockerService>;
+  /**
+   * Waits until the container cache has taken in what the engine's events
+   * said (a test seeds the fake engine behind Osiris's back, as the docker CLI
+   * would), then counts engine calls from zero.
+   */
+  cacheSettled(): Promise<void>;
   /** A client whose every call carries `Authorization: Bearer <token>`. */
   clientWithToken(protocol: ProtocolName, token: string): Client<typeof DockerService>;
   close(): Promise<void>;
@@ -52,6 +58,9 @@ export async function startFastServer(options: FastServerOptions = {}): Promise<
   await app.listen({ host: "127.0.0.1", port: 0 });
   const port = (app.server.address() as AddressInfo).port;
   const baseUrl = `http://127.0.0.1:${port}`;
+  await cacheServing(baseUrl);
+  // Counted from here: a test's own calls, not the cache's first listing.
+  engine.resetCalls();
   const transport = (protocol: ProtocolName, token?: string): Transport => {
     const interceptors = token === undefined ? [] : [bearer(token)];
     switch (protocol) {
@@ -76,6 +85,10 @@ export async function startFastServer(options: FastServerOptions = {}): Promise<
       return createClient(DockerService, shared);
     },
     clientWithToken: (protocol, token) => createClient(DockerService, transport(protocol, token)),
+    cacheSettled: async () => {
+      await settled(baseUrl);
+      engine.resetCalls();
+    },
     close: () => app.close(),
   };
 }
@@ -85,4 +98,31 @@ function bearer(token: string): Interceptor {
     request.header.set("authorization", `Bearer ${token}`);
     return next(request);
   };
+}
+
+/**
+ * Waits until the container cache answers reads (or is off), so a test sees
+ * the steady state: an engine whose containers Osiris already knows.
+ */
+async function cacheServing(baseUrl: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const text = await (await fetch(`${baseUrl}/metrics`)).text();
+    const serving = /^osiris_container_cache_serving (\d)$/m.exec(text)?.[1];
+    if (serving === undefined || serving === "1") return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error("the container cache did not start serving within 2 s");
+}
+
+/** Until the cache's version holds still for 100 ms (at most 3 s). */
+async function settled(baseUrl: string): Promise<void> {
+  let version = "";
+  let still = 0;
+  for (let attempt = 0; attempt < 120 && still < 4; attempt++) {
+    const text = await (await fetch(`${baseUrl}/metrics`)).text();
+    const now = /^osiris_container_cache_version (\S+)$/m.exec(text)?.[1] ?? "";
+    still = now === version ? still + 1 : 0;
+    version = now;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }

@@ -43,7 +43,7 @@ describe("refusals", () => {
 });
 
 describe("which RPCs a viewer may call", () => {
-  it("is exactly the RPCs the proto marks NO_SIDE_EFFECTS: Get, List, Wait, logs and events", () => {
+  it("is exactly the RPCs the proto marks NO_SIDE_EFFECTS: Get, List, Wait, logs, stats, events and the image list", () => {
     const readOnly = DockerService.methods
       .filter((method) => !isMutating({ service: DockerService, method }))
       .map((method) => method.name)
@@ -51,7 +51,9 @@ describe("which RPCs a viewer may call", () => {
     assert.deepEqual(readOnly, [
       "GetDockerContainer",
       "ListDockerContainers",
+      "ListDockerImages",
       "StreamDockerContainerLogs",
+      "StreamDockerContainerStats",
       "WaitDockerContainer",
       "WatchDockerEvents",
     ]);

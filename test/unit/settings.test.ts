@@ -42,6 +42,8 @@ const examples: Record<string, Example> = {
   OSIRIS_LOG_LEVEL: { value: "debug", reads: (c) => c.logLevel, expected: "debug", invalid: "loud" },
   OSIRIS_SHUTDOWN_TIMEOUT_MS: { value: "2500", reads: (c) => c.shutdownTimeoutMs, expected: 2500, invalid: "soon" },
   OSIRIS_EVENT_RECONNECT_MS: { value: "500", reads: (c) => c.eventReconnectWindowMs, expected: 500, invalid: "0" },
+  OSIRIS_CONTAINER_CACHE: { value: "off", reads: (c) => c.containerCache, expected: false, invalid: "yes" },
+  OSIRIS_CACHE_RESYNC_MS: { value: "60000", reads: (c) => c.cacheResyncMs, expected: 60000, invalid: "-1" },
   OSIRIS_IDLE_TIMEOUT_MS: { value: "1500", reads: (c) => c.idleTimeoutMs, expected: 1500, invalid: "0" },
   OSIRIS_TLS_CERT: {
     context: { OSIRIS_TLS_KEY: pem },
@@ -67,6 +69,7 @@ const examples: Record<string, Example> = {
   OSIRIS_TOKENS: { value: tokensJson, reads: (c) => c.tokens?.map((entry) => entry.principal), expected: ["ops"], invalid: "not json" },
   OSIRIS_ALLOW_INSECURE_REMOTE: { value: "1", reads: (c) => c.allowInsecureRemote, expected: true },
   OSIRIS_SCOPE: { value: "all", reads: (c) => c.scope, expected: "all", invalid: "everything" },
+  OSIRIS_UI: { value: "off", reads: (c) => c.ui, expected: false, invalid: "no" },
   OSIRIS_CORS_ORIGINS: {
     value: "http://127.0.0.1:8081, https://dashboard.example",
     reads: (c) => c.corsOrigins,
@@ -100,6 +103,8 @@ const examples: Record<string, Example> = {
   OSIRIS_MAX_MANAGED_CONTAINERS: { value: "4", reads: (c) => c.runPolicy.maxManagedContainers, expected: 4, invalid: "0" },
   OSIRIS_MAX_PORTS_PER_RUN: { value: "2", reads: (c) => c.runPolicy.maxPortsPerRun, expected: 2, invalid: "1.5" },
   OSIRIS_MAX_PIDS_PER_CONTAINER: { value: "64", reads: (c) => c.runPolicy.maxPidsPerContainer, expected: 64, invalid: "-1" },
+  OSIRIS_EXEC: { value: "off", reads: (c) => c.exec.enabled, expected: false, invalid: "no" },
+  OSIRIS_EXEC_MAX_OUTPUT_BYTES: { value: "4096", reads: (c) => c.exec.defaultMaxOutputBytes, expected: 4096, invalid: String(16 * 1024 * 1024) },
   OSIRIS_READ_MAX_BYTES: { value: "1024", reads: (c) => c.readMaxBytes, expected: 1024, invalid: "-1" },
   OSIRIS_MAX_CONNECTIONS: { value: "50", reads: (c) => c.maxConnections, expected: 50, invalid: "many" },
   OSIRIS_RATE_LIMIT: { value: "10", reads: (c) => c.rateLimit, expected: { perSecond: 10, burst: 20 }, invalid: "fast" },

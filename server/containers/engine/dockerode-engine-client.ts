@@ -1,5 +1,5 @@
 import Docker from "dockerode";
-import type { Readable } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import {
   defaultEngineEndpoint,
   type ContainerCreateBody,
@@ -12,11 +12,15 @@ import {
   type EngineClient,
   type EngineInfo,
   type EngineWaitCondition,
+  type ExecCreateBody,
+  type ExecInspect,
+  type ImageDeleteItem,
+  type ImageSummary,
   type RegistryAuth,
   type VolumeInfo,
 } from "./engine-client.js";
 import { isConflict, isNotFound, isNotModified } from "./engine-errors.js";
-import { requestEngine, streamFromEngine } from "./engine-request.js";
+import { requestEngine, streamFromEngine, upgradeEngineConnection } from "./engine-request.js";
 import { containRequestFaults } from "./request-faults.js";
 
 /**
@@ -148,13 +152,28 @@ export class DockerodeEngineClient implements EngineClient {
     });
   }
 
+  containerStats(id: string, options: { stream: boolean; oneShot: boolean }, signal: AbortSignal): Promise<Readable> {
+    return streamFromEngine(this.docker, {
+      method: "GET",
+      path: `/containers/${encodeURIComponent(id)}/stats?`,
+      query: { stream: options.stream, "one-shot": options.oneShot },
+      okStatuses: [200],
+      abortSignal: signal,
+    });
+  }
+
   async pullImage(target: { fromImage: string; tag: string }, auth: RegistryAuth | undefined, signal: AbortSignal): Promise<Readable> {
     return (await this.docker.createImage(auth, { ...target, abortSignal: signal })) as Readable;
   }
 
   /** dockerode's image inspect drops abortSignal, so this goes through requestEngine. */
-  inspectImage(name: string, signal: AbortSignal): Promise<{ Id: string }> {
-    return requestEngine<{ Id: string }>(this.docker, { method: "GET", path: `/images/${name}/json?`, okStatuses: [200], abortSignal: signal });
+  inspectImage(name: string, signal: AbortSignal): Promise<{ Id: string; RepoTags?: string[] | null }> {
+    return requestEngine<{ Id: string; RepoTags?: string[] | null }>(this.docker, {
+      method: "GET",
+      path: `/images/${name}/json?`,
+      okStatuses: [200],
+      abortSignal: signal,
+    });
   }
 
   async inspectVolume(name: string, signal: AbortSignal): Promise<VolumeInfo | undefined> {
@@ -177,6 +196,50 @@ export class DockerodeEngineClient implements EngineClient {
       path: "/volumes/create?",
       body,
       okStatuses: [200, 201],
+      abortSignal: signal,
+    });
+  }
+
+  createExec(containerId: string, body: ExecCreateBody, signal: AbortSignal): Promise<{ Id: string }> {
+    return requestEngine<{ Id: string }>(this.docker, {
+      method: "POST",
+      path: `/containers/${encodeURIComponent(containerId)}/exec?`,
+      body,
+      okStatuses: [201],
+      abortSignal: signal,
+    });
+  }
+
+  /** Through engine-request.ts: dockerode's exec start would send its own options as the body. */
+  startExec(execId: string, signal: AbortSignal): Promise<Duplex> {
+    return upgradeEngineConnection(this.docker, {
+      method: "POST",
+      path: `/exec/${encodeURIComponent(execId)}/start`,
+      body: { Detach: false, Tty: false },
+      okStatuses: [],
+      abortSignal: signal,
+    });
+  }
+
+  inspectExec(execId: string, signal?: AbortSignal): Promise<ExecInspect> {
+    return requestEngine<ExecInspect>(this.docker, {
+      method: "GET",
+      path: `/exec/${encodeURIComponent(execId)}/json?`,
+      okStatuses: [200],
+      abortSignal: signal,
+    });
+  }
+
+  listImages(signal: AbortSignal): Promise<ImageSummary[]> {
+    return requestEngine<ImageSummary[]>(this.docker, { method: "GET", path: "/images/json?", okStatuses: [200], abortSignal: signal });
+  }
+
+  removeImage(name: string, options: { force: boolean }, signal: AbortSignal): Promise<ImageDeleteItem[]> {
+    return requestEngine<ImageDeleteItem[]>(this.docker, {
+      method: "DELETE",
+      path: `/images/${name}?`,
+      query: { force: options.force },
+      okStatuses: [200],
       abortSignal: signal,
     });
   }

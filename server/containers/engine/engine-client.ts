@@ -1,7 +1,7 @@
 // The Docker engine as Osiris uses it: the operations it calls and the parts of
 // the engine's JSON answers it reads (field names as in moby's api/swagger.yaml).
 // DockerodeEngineClient is the real one; a test can plug in a fake.
-import type { Readable } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 
 /**
  * The engine operations Osiris calls, and nothing else. A failure rejects with
@@ -69,6 +69,16 @@ export interface EngineClient {
   events(query: { since: string; filters: Record<string, string[]> }, signal: AbortSignal): Promise<Readable>;
 
   /**
+   * `GET /containers/{id}/stats?stream=&one-shot=`: newline-delimited JSON
+   * samples (see EngineContainerStats) once the headers arrive. `stream`: a
+   * sample about every second until `signal` aborts or the container is
+   * removed (a stopped container's samples are empty: `read` is the zero
+   * time). Not streaming, with `oneShot`: one sample without `precpu_stats`;
+   * without `oneShot` the engine waits for two of its sampling cycles.
+   */
+  containerStats(id: string, options: { stream: boolean; oneShot: boolean }, signal: AbortSignal): Promise<Readable>;
+
+  /**
    * `POST /images/create?fromImage=&tag=`: the pull's progress as
    * newline-delimited JSON. The engine answers 200 before the pull is done and
    * reports a failure as an `error` line inside the stream.
@@ -76,13 +86,85 @@ export interface EngineClient {
   pullImage(target: { fromImage: string; tag: string }, auth: RegistryAuth | undefined, signal: AbortSignal): Promise<Readable>;
 
   /** `GET /images/{name}/json`: 404 when no local image has this name. */
-  inspectImage(name: string, signal: AbortSignal): Promise<{ Id: string }>;
+  inspectImage(name: string, signal: AbortSignal): Promise<{ Id: string; RepoTags?: string[] | null }>;
 
   /** `GET /volumes/{name}`: undefined when no volume has this name. */
   inspectVolume(name: string, signal: AbortSignal): Promise<VolumeInfo | undefined>;
 
   /** `POST /volumes/create`: for an existing name the engine answers with that volume, unchanged. */
   createVolume(body: { Name: string; Driver: string; Labels: Record<string, string> }, signal: AbortSignal): Promise<VolumeInfo>;
+
+  /** `POST /containers/{id}/exec`: 404 for no such container, 409 when it is not running (or paused, or restarting). */
+  createExec(containerId: string, body: ExecCreateBody, signal: AbortSignal): Promise<{ Id: string }>;
+
+  /**
+   * `POST /exec/{id}/start`, hijacked (`Upgrade: tcp`): the raw connection,
+   * carrying the process's output as multiplexed frames (log-frames.ts) and
+   * taking its stdin. Ending the writable side closes the process's stdin.
+   * Destroying the connection stops the output but NOT the process (the
+   * engine has no exec kill), and once the process writes into a closed
+   * connection the engine reports the exec ended (exit code 126) while the
+   * process may still run: kill it first, then close. Aborting `signal`
+   * fails the call before the upgrade; after it, the caller owns the connection.
+   */
+  startExec(execId: string, signal: AbortSignal): Promise<Duplex>;
+
+  /** `GET /exec/{id}/json`: whether the process runs, its exit code, and its pid on the engine's host. */
+  inspectExec(execId: string, signal?: AbortSignal): Promise<ExecInspect>;
+
+  /** `GET /images/json`: every local image with a tag or in use (the engine leaves out intermediate layers). */
+  listImages(signal: AbortSignal): Promise<ImageSummary[]>;
+
+  /**
+   * `DELETE /images/{name}?force=`: untags `name`, and deletes the image once
+   * no tag and no container holds it. 404 for no such image; 409 when a
+   * container uses it (a running one even with `force`).
+   */
+  removeImage(name: string, options: { force: boolean }, signal: AbortSignal): Promise<ImageDeleteItem[]>;
+}
+
+/** The body of `POST /containers/{id}/exec`, as far as Osiris sets it. */
+export interface ExecCreateBody {
+  Cmd: string[];
+  /** `KEY=value` entries. */
+  Env: string[];
+  User?: string;
+  WorkingDir?: string;
+  AttachStdin: boolean;
+  AttachStdout: true;
+  AttachStderr: true;
+  Tty: false;
+  /** Never true: no exec through Osiris gets every capability and device. */
+  Privileged: false;
+}
+
+/** The parts of `GET /exec/{id}/json` Osiris reads. */
+export interface ExecInspect {
+  Running: boolean;
+  /** Null while the process runs. */
+  ExitCode: number | null;
+  /** The process id in the engine host's PID namespace; 0 once it ended (or if it never started). */
+  Pid: number;
+  ContainerID: string;
+}
+
+/** One entry of `GET /images/json`. */
+export interface ImageSummary {
+  Id: string;
+  /** `repo:tag` names; null or `["<none>:<none>"]` for an untagged image. */
+  RepoTags: string[] | null;
+  RepoDigests?: string[] | null;
+  /** Unix seconds. */
+  Created: number;
+  /** Bytes, layers shared with other images included. */
+  Size: number;
+  Labels?: Record<string, string> | null;
+}
+
+/** One line of the answer to `DELETE /images/{name}`: a tag removed, or an image (layer) deleted. */
+export interface ImageDeleteItem {
+  Untagged?: string;
+  Deleted?: string;
 }
 
 /** The parts of `GET /info` Osiris reads. */
@@ -106,6 +188,8 @@ export interface ContainerSummary {
   Created: number;
   Labels: Record<string, string>;
   Mounts?: { Source: string; RW: boolean }[];
+  /** The id of the container's image (`sha256:...`). */
+  ImageID?: string;
 }
 
 /** The parts of `GET /containers/{id}/json` Osiris reads. */
@@ -210,6 +294,36 @@ export interface VolumeInfo {
   Driver: string;
   Labels: Record<string, string> | null;
   Options: Record<string, string> | null;
+}
+
+/** The parts of one `GET /containers/{id}/stats` sample Osiris reads; counters count since the container started. */
+export interface EngineContainerStats {
+  id?: string;
+  /** With a leading "/". */
+  name?: string;
+  /** When the engine read the counters, RFC 3339; the zero time `0001-01-01T00:00:00Z` when the container is not running. */
+  read?: string;
+  cpu_stats?: EngineCpuStats;
+  /** The previous sample's cpu_stats, on every streamed sample but the first; empty with one-shot. */
+  precpu_stats?: EngineCpuStats;
+  memory_stats?: {
+    usage?: number;
+    limit?: number;
+    /** cgroup v1: `total_inactive_file`, ...; cgroup v2: `inactive_file`, ... (bytes). */
+    stats?: Record<string, number>;
+  };
+  /** Per interface. */
+  networks?: Record<string, { rx_bytes?: number; tx_bytes?: number }>;
+  blkio_stats?: { io_service_bytes_recursive?: { op?: string; value?: number }[] | null };
+  pids_stats?: { current?: number };
+}
+
+export interface EngineCpuStats {
+  /** Nanoseconds of CPU time the container used. */
+  cpu_usage?: { total_usage?: number; percpu_usage?: number[] };
+  /** Nanoseconds of CPU time the host used, summed over its CPUs. */
+  system_cpu_usage?: number;
+  online_cpus?: number;
 }
 
 /** One JSON line of the engine's /events stream. */

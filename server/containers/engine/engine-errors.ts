@@ -5,12 +5,14 @@ import {
   AmbiguousContainerReferenceError,
   ContainerNameConflictError,
   ContainerNotFoundError,
+  ContainerNotRunningError,
   ContainerRemovalConflictError,
   ContainerStartError,
   EngineFailureError,
   EngineRejectedRequestError,
   EngineUnavailableError,
   HostPortAllocatedError,
+  ImageInUseError,
   ImageNotFoundError,
   RegistryAuthError,
   RegistryUnavailableError,
@@ -21,11 +23,14 @@ export type EngineOperation =
   | { kind: "inspect-container" | "stop-container" | "kill-container" | "wait-container"; container: string }
   | { kind: "create-container"; name?: string; image: string }
   | { kind: "start-container"; container: string }
-  | { kind: "restart-container" | "logs-container"; container: string }
+  | { kind: "restart-container" | "logs-container" | "stats-container"; container: string }
   | { kind: "list-containers" | "read-info" | "watch-events" }
   | { kind: "inspect-volume" | "create-volume"; volume: string }
   | { kind: "remove-container"; container: string }
-  | { kind: "inspect-image" | "pull-image"; image: string };
+  | { kind: "inspect-image" | "pull-image"; image: string }
+  | { kind: "create-exec" | "start-exec" | "inspect-exec"; container: string }
+  | { kind: "list-images" }
+  | { kind: "remove-image"; image: string };
 
 /** What a request the engine answered with a redirect fails with; see request-faults.ts. */
 export const engineRedirectCode = "ENGINE_REDIRECT";
@@ -120,6 +125,7 @@ export function translateEngineError(error: unknown, operation: EngineOperation,
     case "kill-container":
     case "wait-container":
     case "logs-container":
+    case "stats-container":
       if (status === 404) return new ContainerNotFoundError(operation.container);
       break;
     case "remove-container":
@@ -140,6 +146,20 @@ export function translateEngineError(error: unknown, operation: EngineOperation,
       break;
     case "pull-image":
       return pullFailure(operation.image, status, message);
+    // 409: "Container <id> is not running", "... is paused, unpause the container before exec", "... is restarting".
+    // 404 after create: the container (and its exec instances) went away since.
+    case "create-exec":
+    case "start-exec":
+    case "inspect-exec":
+      if (status === 404) return new ContainerNotFoundError(operation.container);
+      if (status === 409) return new ContainerNotRunningError(operation.container, message);
+      break;
+    case "remove-image":
+      if (status === 404) return new ImageNotFoundError(operation.image);
+      // "conflict: unable to remove repository reference ... (must force) - container <id> is using its referenced image <id>",
+      // or "(cannot be forced) - image is being used by running container <id>".
+      if (status === 409) return new ImageInUseError(operation.image, message);
+      break;
   }
   if (status === 400) return new EngineRejectedRequestError(message);
   return new EngineFailureError(operation.kind.replace("-", " "), message);

@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import type Docker from "dockerode";
 
 export interface EngineRequest {
@@ -33,7 +33,18 @@ export function streamFromEngine(docker: Docker, request: EngineRequest): Promis
   return dial<Readable>(docker, request, true);
 }
 
-function dial<T>(docker: Docker, request: EngineRequest, isStream: boolean): Promise<T> {
+/**
+ * Like requestEngine, but asks the engine to upgrade the connection
+ * (`Upgrade: tcp`) and resolves with it once the engine answers 101: a raw
+ * duplex for protocols that outgrow HTTP (exec start). Aborting the signal
+ * before the upgrade fails the call; after it, the caller owns the connection
+ * and must destroy it.
+ */
+export function upgradeEngineConnection(docker: Docker, request: EngineRequest): Promise<Duplex> {
+  return dial<Duplex>(docker, request, true, true);
+}
+
+function dial<T>(docker: Docker, request: EngineRequest, isStream: boolean, hijack = false): Promise<T> {
   const statusCodes: Record<number, true> = {};
   for (const status of request.okStatuses) statusCodes[status] = true;
   const query = Object.fromEntries(Object.entries(request.query ?? {}).filter(([, value]) => value !== undefined));
@@ -46,6 +57,7 @@ function dial<T>(docker: Docker, request: EngineRequest, isStream: boolean): Pro
         options: { _query: query, _body: request.body ?? {} },
         statusCodes,
         isStream,
+        hijack,
         abortSignal: request.abortSignal,
       },
       (error, data) => (error ? reject(error) : resolve(data as T)),

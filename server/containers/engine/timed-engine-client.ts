@@ -19,10 +19,16 @@ const operations = {
   waitContainer: "POST /containers/{id}/wait",
   containerLogs: "GET /containers/{id}/logs",
   events: "GET /events",
+  containerStats: "GET /containers/{id}/stats",
   pullImage: "POST /images/create",
   inspectImage: "GET /images/{name}/json",
   inspectVolume: "GET /volumes/{id}",
   createVolume: "POST /volumes/create",
+  createExec: "POST /containers/{id}/exec",
+  startExec: "POST /exec/{id}/start",
+  inspectExec: "GET /exec/{id}/json",
+  listImages: "GET /images/json",
+  removeImage: "DELETE /images/{name}",
 } as const satisfies Record<EngineMethod, string>;
 
 /**

@@ -46,6 +46,23 @@ interface Watcher {
 }
 
 /**
+ * A permanent reader of the hub (the container cache): it keeps the engine
+ * subscription open for the life of the process, sees every in-scope event
+ * unfiltered, and is told whenever the stream connects or breaks, because
+ * events between a break and the next connection may be lost for good.
+ */
+export interface EventTap {
+  /** The stream is (re)connected: events from now on arrive; earlier ones may have been missed. */
+  connected(): void;
+  /** Any event about an in-scope container, the engine's action as it wrote it (start, die, rename, exec_start...). */
+  changed(containerId: string, action: string): void;
+  /** The stream broke: events are being missed until the next connected(). */
+  broken(): void;
+  /** The stream goes on, but the hub dropped an event it could not read. */
+  missed(): void;
+}
+
+/**
  * Fans one subscription to the engine's /events out to every watcher. The
  * subscription opens with the first watcher and closes with the last. When
  * the engine's stream breaks, the hub reconnects asking for events since the
@@ -55,6 +72,7 @@ interface Watcher {
  */
 export class EventHub {
   private readonly watchers = new Set<Watcher>();
+  private readonly taps = new Set<EventTap>();
   private upstream: AbortController | undefined;
   /** True while the stream is broken and the hub is trying to reconnect. */
   private reconnecting = false;
@@ -76,6 +94,29 @@ export class EventHub {
   get isSubscribed(): boolean {
     return this.upstream !== undefined;
   }
+
+  /**
+   * Attaches a permanent reader until `signal` aborts. While one is attached
+   * the hub never gives up on the engine: watchers still fail as before when
+   * it stays away, but the hub keeps reconnecting for the tap.
+   */
+  tap(tap: EventTap, signal: AbortSignal): void {
+    if (signal.aborted) return;
+    this.taps.add(tap);
+    signal.addEventListener(
+      "abort",
+      () => {
+        this.taps.delete(tap);
+        if (this.watchers.size === 0 && this.taps.size === 0) this.unsubscribe();
+      },
+      { once: true },
+    );
+    if (!this.upstream) this.subscribe();
+    else if (this.connected) tap.connected();
+  }
+
+  /** True while the engine's stream is open and being read. */
+  private connected = false;
 
   /**
    * Events matching the filter, from now until the caller's signal aborts (the
@@ -100,7 +141,7 @@ export class EventHub {
           if (!watcher) return;
           this.watchers.delete(watcher);
           watcher = undefined;
-          if (this.watchers.size === 0) this.unsubscribe();
+          if (this.watchers.size === 0 && this.taps.size === 0) this.unsubscribe();
         };
         return {
           next: (): Promise<IteratorResult<T>> =>
@@ -158,25 +199,35 @@ export class EventHub {
         brokenSince = undefined;
         this.reconnecting = false;
         firstAttempt = false;
+        this.connected = true;
+        for (const tap of this.taps) tap.connected();
         await this.read(body, signal);
       } catch (error) {
         if (signal.aborted) return;
         // A first connection that fails is an engine that is down now: say so at once.
-        if (firstAttempt) return this.failAll(error instanceof Error ? error : new Error(String(error)), signal);
+        if (firstAttempt) {
+          this.failAll(error instanceof Error ? error : new Error(String(error)), signal);
+          if (this.taps.size === 0) return;
+        }
       } finally {
         body?.destroy();
+        if (this.connected) {
+          this.connected = false;
+          for (const tap of this.taps) tap.broken();
+        }
       }
       if (signal.aborted) return;
       brokenSince ??= Date.now();
       this.reconnecting = true;
-      if (Date.now() - brokenSince > this.options.reconnectWindowMs) {
-        return this.failAll(
+      if (Date.now() - brokenSince > this.options.reconnectWindowMs && this.watchers.size > 0) {
+        this.failAll(
           new EngineUnavailableError(
             this.engine.endpoint,
             `the engine's event stream was down for more than ${this.options.reconnectWindowMs / 1000} s; events may have been missed, watch again`,
           ),
           signal,
         );
+        if (this.taps.size === 0) return;
       }
       await delay(this.options.retryDelayMs, signal);
     }
@@ -186,7 +237,9 @@ export class EventHub {
     const lines = new EventLineSplitter();
     for await (const chunk of body as AsyncIterable<Buffer>) {
       if (signal.aborted) return;
+      const skippedBefore = lines.skipped;
       for (const line of lines.push(chunk)) this.receive(line);
+      if (lines.skipped !== skippedBefore) for (const tap of this.taps) tap.missed();
     }
   }
 
@@ -196,8 +249,10 @@ export class EventHub {
     try {
       parsed = JSON.parse(line) as EngineEvent;
     } catch {
+      for (const tap of this.taps) tap.missed();
       return;
     }
+    if (this.taps.size > 0) this.tell(parsed);
     const exactTime = /"timeNano":(\d+)/.exec(line)?.[1];
     if (exactTime) parsed.timeNano = BigInt(exactTime);
     const event = containerEventFromEngine(parsed);
@@ -210,7 +265,14 @@ export class EventHub {
         this.watchers.delete(watcher);
       }
     }
-    if (this.watchers.size === 0) this.unsubscribe();
+    if (this.watchers.size === 0 && this.taps.size === 0) this.unsubscribe();
+  }
+
+  private tell(event: EngineEvent): void {
+    const id = event.Actor?.ID;
+    if (event.Type !== "container" || !id) return;
+    if (this.options.scope === "managed" && event.Actor?.Attributes?.[managedLabel] !== "true") return;
+    for (const tap of this.taps) tap.changed(id, event.Action ?? "");
   }
 
   /** Drops what a reconnection replays: anything older than the last event, or the same event again. */
@@ -229,7 +291,7 @@ export class EventHub {
     if (signal.aborted) return;
     for (const watcher of this.watchers) watcher.queue.fail(error);
     this.watchers.clear();
-    this.unsubscribe();
+    if (this.taps.size === 0) this.unsubscribe();
   }
 }
 

@@ -16,6 +16,8 @@ export class EventLineSplitter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private skipping = false;
+  /** Lines dropped for their length, so a reader that must not miss an event knows one went by. */
+  skipped = 0;
 
   constructor(private readonly maxLineBytes = maxEventLineBytes) {}
 
@@ -27,6 +29,8 @@ export class EventLineSplitter {
       if (!this.skipping && this.pendingBytes + tail.length <= this.maxLineBytes) {
         // Decoded whole, so a character cut between chunks comes out intact.
         lines.push((this.pending.length === 0 ? tail : Buffer.concat([...this.pending, tail])).toString("utf8"));
+      } else if (!this.skipping) {
+        this.skipped++;
       }
       this.pending = [];
       this.pendingBytes = 0;
@@ -37,6 +41,7 @@ export class EventLineSplitter {
       this.pendingBytes += chunk.length - start;
       if (this.pendingBytes > this.maxLineBytes) {
         this.skipping = true;
+        this.skipped++;
         this.pending = [];
         this.pendingBytes = 0;
       } else {

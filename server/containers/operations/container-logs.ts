@@ -2,6 +2,10 @@ import type { Readable } from "node:stream";
 import { abortReason } from "../engine/abortable.js";
 import { engineCall, engineFailure } from "../engine/engine-call.js";
 import { LogFrameDecoder, TimestampedLineSplitter, type LogFrame, type LogStreamName } from "../engine/log-frames.js";
+import type { ContainerLogsQuery, EngineClient } from "../engine/engine-client.js";
+import { comparableEngineTime, LogEntryParser, type LogEntry } from "../logs/log-entries.js";
+import { logHubOf, type LiveBatch } from "../logs/log-hub.js";
+import { LogSeam } from "../logs/log-seam.js";
 import { inspectInScope, type EngineInScope } from "./container-lookup.js";
 
 export interface LogQuery {
@@ -44,14 +48,22 @@ function* sameStreamRuns(frames: LogFrame[]): Generator<LogFrame> {
 }
 
 /**
- * Streams a container's logs from the engine. The engine connection lives
- * exactly as long as the returned iterator: it closes when the caller stops
- * reading, returns early or aborts its signal.
+ * Streams a container's logs. A read without follow is one engine request of
+ * its own. Followers share one engine connection per container (LogHub): each
+ * reads its history (tail, since) in a one-off request, then joins the shared
+ * live stream where that history ends (LogSeam). Whatever engine connection
+ * a call holds lives exactly as long as the returned iterator: it closes when
+ * the caller stops reading, returns early or aborts its signal (the shared one
+ * when its last follower goes).
  */
 export async function* containerLogs(target: EngineInScope, query: LogQuery, signal: AbortSignal): AsyncGenerator<LogChunk> {
   const { engine } = target;
   const inspect = await inspectInScope(target, query.container, signal);
   const tty = inspect.Config.Tty;
+  if (query.follow) {
+    yield* followLogs(engine, { id: inspect.Id, tty: tty === true }, query, signal);
+    return;
+  }
   const operation = { kind: "logs-container", container: query.container } as const;
   const connection = new AbortController();
   const abort = AbortSignal.any([signal, connection.signal]);
@@ -91,4 +103,112 @@ export async function* containerLogs(target: EngineInScope, query: LogQuery, sig
     connection.abort();
     body.destroy();
   }
+}
+
+async function* followLogs(
+  engine: EngineClient,
+  container: { id: string; tty: boolean },
+  query: LogQuery,
+  signal: AbortSignal,
+): AsyncGenerator<LogChunk> {
+  // Joined before the history is asked for: every entry is then in one or the other (see LogSeam).
+  const live = logHubOf(engine).join(container.id, container.tty);
+  try {
+    const seam = new LogSeam(query.since === undefined ? "" : comparableEngineTime(query.since));
+    // No history wanted: the last entry still marks where the live part starts, and is not shown.
+    const markerOnly = query.tailLines === 0;
+    // Both streams, always: the engine counts tail over both, and the seam must see what the live part will carry.
+    const history: ContainerLogsQuery = {
+      follow: false,
+      stdout: true,
+      stderr: true,
+      tail: markerOnly ? 1 : (query.tailLines ?? "all"),
+      since: markerOnly ? undefined : query.since,
+      timestamps: true,
+    };
+    for await (const entries of logEntries(engine, container, history, signal)) {
+      for (const entry of entries) seam.record(entry);
+      if (!markerOnly) yield* present(entries, query);
+    }
+    for (;;) {
+      const next = await live.queue.next(signal);
+      if (next.done) return;
+      live.pulled();
+      const batch = next.value;
+      const admitted = batch.entries.filter((entry) => seam.admits(entry));
+      yield* admitted.length === batch.entries.length ? presentShared(batch, query) : present(admitted, query);
+    }
+  } finally {
+    live.leave();
+  }
+}
+
+/** A one-off read of the engine's log entries, a batch per chunk the engine sent. */
+async function* logEntries(
+  engine: EngineClient,
+  container: { id: string; tty: boolean },
+  query: ContainerLogsQuery,
+  signal: AbortSignal,
+): AsyncGenerator<LogEntry[]> {
+  const operation = { kind: "logs-container", container: container.id } as const;
+  const connection = new AbortController();
+  const abort = AbortSignal.any([signal, connection.signal]);
+  const body: Readable = await engineCall(engine, operation, signal, () => engine.containerLogs(container.id, query, abort));
+  const parser = new LogEntryParser(container.tty);
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      const entries = parser.push(chunk);
+      if (entries.length > 0) yield entries;
+    }
+    if (signal.aborted) throw abortReason(signal);
+    const rest = parser.flush();
+    if (rest.length > 0) yield rest;
+  } catch (error) {
+    throw engineFailure(engine, operation, signal, error);
+  } finally {
+    connection.abort();
+    body.destroy();
+  }
+}
+
+/**
+ * Entries as this caller asked for them: its streams only; with timestamps,
+ * a chunk per entry carrying its time; without, consecutive entries of one
+ * stream joined into one chunk, as the engine's own stream would carry them.
+ */
+function present(entries: LogEntry[], query: LogQuery): LogChunk[] {
+  const chunks: LogChunk[] = [];
+  let run: LogEntry[] = [];
+  const endRun = () => {
+    if (run.length === 0) return;
+    chunks.push({ stream: run[0]!.stream, data: run.length === 1 ? run[0]!.data : Buffer.concat(run.map((entry) => entry.data)) });
+    run = [];
+  };
+  for (const entry of entries) {
+    if (entry.stream === "stdout" ? !query.stdout : !query.stderr) continue;
+    if (query.timestamps) {
+      chunks.push({ stream: entry.stream, data: entry.data, time: entry.time === "" ? undefined : entry.time });
+      continue;
+    }
+    if (run.length > 0 && run[0]!.stream !== entry.stream) endRun();
+    run.push(entry);
+  }
+  endRun();
+  return chunks;
+}
+
+/**
+ * present() for a whole live batch, made once per way of asking and shared by
+ * every follower asking that way: a hundred followers then cost one join and,
+ * as the rpc layer caches a message per chunk, one message.
+ */
+function presentShared(batch: LiveBatch, query: LogQuery): LogChunk[] {
+  const variant = (query.timestamps ? 4 : 0) + (query.stdout ? 2 : 0) + (query.stderr ? 1 : 0);
+  batch.presented ??= new Map();
+  let chunks = batch.presented.get(variant) as LogChunk[] | undefined;
+  if (!chunks) {
+    chunks = present(batch.entries, query);
+    batch.presented.set(variant, chunks);
+  }
+  return chunks;
 }

@@ -1,3 +1,4 @@
+import type { ContainerCache } from "../cache/container-cache.js";
 import { engineCall } from "../engine/engine-call.js";
 import type { ContainerInspect, ContainerSummary, EngineClient } from "../engine/engine-client.js";
 import { AmbiguousContainerReferenceError, ContainerNotFoundError } from "../errors.js";
@@ -10,6 +11,8 @@ export type Scope = "managed" | "all";
 export interface EngineInScope {
   engine: EngineClient;
   scope: Scope;
+  /** Answers lookups from memory while it serves; see isFromCache for what that means to an operation. */
+  cache?: ContainerCache;
 }
 
 /** Inspects by name, id or id prefix; ContainerNotFoundError when absent. Sees every container: see inspectInScope. */
@@ -29,9 +32,13 @@ export function listManaged(engine: EngineClient, filters: Record<string, string
  * exist. In the managed scope an id prefix is resolved among managed
  * containers only: the engine's "matches several containers" would reveal
  * unmanaged ones, and a prefix unique among the containers the caller can see
- * is the one the caller meant.
+ * is the one the caller meant. While the cache serves, a container it holds
+ * is answered from memory (only in-scope containers are ever cached); one it
+ * does not hold is asked of the engine, whose NOT_FOUND is the final word.
  */
-export async function inspectInScope({ engine, scope }: EngineInScope, reference: string, signal?: AbortSignal): Promise<ContainerInspect> {
+export async function inspectInScope({ engine, scope, cache }: EngineInScope, reference: string, signal?: AbortSignal): Promise<ContainerInspect> {
+  const cached = cache?.lookup(reference);
+  if (cached) return cached;
   let inspect: ContainerInspect;
   try {
     inspect = await inspectContainer(engine, reference, signal);

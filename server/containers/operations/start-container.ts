@@ -1,6 +1,7 @@
 import { containerInfoFromInspect, type ContainerInfo } from "../container-info.js";
 import { engineCall } from "../engine/engine-call.js";
 import type { ContainerInspect } from "../engine/engine-client.js";
+import { isFromCache } from "../cache/container-cache.js";
 import { ContainerAlreadyRunningError, UnsafeMountsError } from "../errors.js";
 import { checkBindMounts } from "../policy/bind-mounts.js";
 import { inspectContainer, inspectInScope, type EngineInScope } from "./container-lookup.js";
@@ -20,7 +21,8 @@ export async function startContainer(
 ): Promise<StartResult> {
   const { engine } = target;
   const before = await inspectInScope(target, reference, signal);
-  let alreadyRunning = before.State.Running;
+  // A cached State may be a moment old: then the engine's own 304 tells.
+  let alreadyRunning = before.State.Running && !isFromCache(before);
   if (!alreadyRunning) {
     await refuseUnsafeMounts(target, bindMountAllowlist, reference, before, signal);
     const outcome = await engineCall(engine, { kind: "start-container", container: reference }, signal, () =>

@@ -2,6 +2,7 @@ import { containerInfoFromInspect, type ContainerInfo } from "../container-info.
 import { abortable } from "../engine/abortable.js";
 import { engineCall } from "../engine/engine-call.js";
 import type { ContainerInspect, ContainerWaitResponse, EngineClient } from "../engine/engine-client.js";
+import { isFromCache } from "../cache/container-cache.js";
 import { ContainerAlreadyStoppedError, ContainerNotFoundError } from "../errors.js";
 import type { StopSpec } from "../run-spec.js";
 import { inspectContainer, inspectInScope, type EngineInScope } from "./container-lookup.js";
@@ -22,8 +23,15 @@ export interface StopResult {
 export async function stopContainer(target: EngineInScope, plainRuns: PlainRuns, spec: StopSpec, signal: AbortSignal): Promise<StopResult> {
   const { engine } = target;
   if (spec.signal === undefined && plainRuns.has(spec.container)) return stopPlainRun(engine, plainRuns, spec, signal);
-  const before = await abortable(inspectInScope(target, spec.container, signal), signal);
-  if (!before.State.Running) return alreadyStopped(spec, before);
+  let before = await abortable(inspectInScope(target, spec.container, signal), signal);
+  if (isFromCache(before)) {
+    // A cached State may be a moment old. A plain stop asks the engine, whose
+    // 304 says "already stopped"; a stop by signal cannot tell, so it inspects.
+    if (spec.signal !== undefined) before = await inspectContainer(engine, before.Id, signal);
+  } else if (!before.State.Running) {
+    return alreadyStopped(spec, before);
+  }
+  if (spec.signal !== undefined && !before.State.Running) return alreadyStopped(spec, before);
   // An auto-remove container vanishes on exit; only a wait registered
   // beforehand learns its exit code.
   const removal = before.HostConfig.AutoRemove

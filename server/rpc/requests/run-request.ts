@@ -20,7 +20,7 @@ const minMemoryBytes = 6 * 1024 * 1024;
 const minCpuMillicores = 10;
 const minNanoCpus = 10_000_000;
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
-const userPattern = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(?::[A-Za-z0-9_.][A-Za-z0-9_.-]*)?$/;
+export const userPattern = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(?::[A-Za-z0-9_.][A-Za-z0-9_.-]*)?$/;
 
 /**
  * Bounds on the repeated fields, each far above what a real container needs
@@ -104,7 +104,7 @@ function imageField(image: string, violations: Violations): ImageReference | und
 }
 
 // Env values may be secrets: descriptions name the key, never the value.
-function checkEnv(env: Record<string, string>, violations: Violations): void {
+export function checkEnv(env: Record<string, string>, violations: Violations): void {
   if (!withinCount("env", Object.keys(env), runRequestBounds.envEntries, violations)) return;
   for (const [key, value] of Object.entries(env)) {
     const field = `env[${JSON.stringify(key)}]`;
@@ -133,7 +133,7 @@ function checkLabels(labels: Record<string, string>, violations: Violations): vo
   }
 }
 
-function checkStrings(field: string, values: string[], violations: Violations): void {
+export function checkStrings(field: string, values: string[], violations: Violations): void {
   if (!withinCount(field, values, runRequestBounds.commandEntries, violations)) return;
   values.forEach((value, index) => {
     if (value.includes("\0")) violations.add(`${field}[${index}]`, "must not contain NUL");

@@ -49,7 +49,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file osiris/docker/v1/docker_management.proto.
  */
 export const file_osiris_docker_v1_docker_management: GenFile = /*@__PURE__*/
-  fileDesc("Cihvc2lyaXMvZG9ja2VyL3YxL2RvY2tlcl9tYW5hZ2VtZW50LnByb3RvEhBvc2lyaXMuZG9ja2VyLnYxIroFChlSdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0Eg0KBWltYWdlGAEgASgJEgwKBG5hbWUYAiABKAkSQQoDZW52GAMgAygLMjQub3NpcmlzLmRvY2tlci52MS5SdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0LkVudkVudHJ5EiwKBXBvcnRzGAQgAygLMh0ub3NpcmlzLmRvY2tlci52MS5Qb3J0TWFwcGluZxIPCgdjb21tYW5kGAUgAygJEhIKCmVudHJ5cG9pbnQYBiADKAkSRwoGbGFiZWxzGAcgAygLMjcub3NpcmlzLmRvY2tlci52MS5SdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0LkxhYmVsc0VudHJ5EjEKC3B1bGxfcG9saWN5GAggASgOMhwub3NpcmlzLmRvY2tlci52MS5QdWxsUG9saWN5EjcKDnJlc3RhcnRfcG9saWN5GAkgASgLMh8ub3NpcmlzLmRvY2tlci52MS5SZXN0YXJ0UG9saWN5Ei4KCXJlc291cmNlcxgKIAEoCzIbLm9zaXJpcy5kb2NrZXIudjEuUmVzb3VyY2VzEhMKC3dvcmtpbmdfZGlyGAsgASgJEgwKBHVzZXIYDCABKAkSEwoLYXV0b19yZW1vdmUYDSABKAgSNQoNcmVnaXN0cnlfYXV0aBgOIAEoCzIeLm9zaXJpcy5kb2NrZXIudjEuUmVnaXN0cnlBdXRoEicKBm1vdW50cxgPIAMoCzIXLm9zaXJpcy5kb2NrZXIudjEuTW91bnQSEgoKcmVxdWVzdF9pZBgQIAEoCRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiZQoFTW91bnQSKQoEdHlwZRgBIAEoDjIbLm9zaXJpcy5kb2NrZXIudjEuTW91bnRUeXBlEg4KBnNvdXJjZRgCIAEoCRIOCgZ0YXJnZXQYAyABKAkSEQoJcmVhZF9vbmx5GAQgASgIIl4KGlJ1bkRvY2tlckNvbnRhaW5lclJlc3BvbnNlEi4KCWNvbnRhaW5lchgBIAEoCzIbLm9zaXJpcy5kb2NrZXIudjEuQ29udGFpbmVyEhAKCHdhcm5pbmdzGAIgAygJIpEBChpTdG9wRG9ja2VyQ29udGFpbmVyUmVxdWVzdBIRCgljb250YWluZXIYASABKAkSHAoPdGltZW91dF9zZWNvbmRzGAIgASgNSACIAQESDgoGc2lnbmFsGAMgASgJEh4KFmlnbm9yZV9hbHJlYWR5X3N0b3BwZWQYBCABKAhCEgoQX3RpbWVvdXRfc2Vjb25kcyJmChtTdG9wRG9ja2VyQ29udGFpbmVyUmVzcG9uc2USLgoJY29udGFpbmVyGAEgASgLMhsub3NpcmlzLmRvY2tlci52MS5Db250YWluZXISFwoPYWxyZWFkeV9zdG9wcGVkGAIgASgIIncKC1BvcnRNYXBwaW5nEhYKDmNvbnRhaW5lcl9wb3J0GAEgASgNEhEKCWhvc3RfcG9ydBgCIAEoDRIPCgdob3N0X2lwGAMgASgJEiwKCHByb3RvY29sGAQgASgOMhoub3NpcmlzLmRvY2tlci52MS5Qcm90b2NvbCJbCg1SZXN0YXJ0UG9saWN5EjEKBG1vZGUYASABKA4yIy5vc2lyaXMuZG9ja2VyLnYxLlJlc3RhcnRQb2xpY3lNb2RlEhcKD21heF9yZXRyeV9jb3VudBgCIAEoDSJXCglSZXNvdXJjZXMSFAoMbWVtb3J5X2J5dGVzGAEgASgDEhgKDmNwdV9taWxsaWNvcmVzGAIgASgNSAASEwoJbmFub19jcHVzGAMgASgDSABCBQoDY3B1ImIKDFJlZ2lzdHJ5QXV0aBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIWCg5pZGVudGl0eV90b2tlbhgDIAEoCRIWCg5zZXJ2ZXJfYWRkcmVzcxgEIAEoCSKbBAoJQ29udGFpbmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSEAoIaW1hZ2VfaWQYBCABKAkSLwoFc3RhdGUYBSABKA4yIC5vc2lyaXMuZG9ja2VyLnYxLkNvbnRhaW5lclN0YXRlEhEKCWV4aXRfY29kZRgGIAEoBRISCgpvb21fa2lsbGVkGAcgASgIEiwKBXBvcnRzGAggAygLMh0ub3NpcmlzLmRvY2tlci52MS5Qb3J0TWFwcGluZxI3CgZsYWJlbHMYCSADKAsyJy5vc2lyaXMuZG9ja2VyLnYxLkNvbnRhaW5lci5MYWJlbHNFbnRyeRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpzdGFydGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFZXJyb3IYDSABKAkSFQoNcmVzdGFydF9jb3VudBgOIAEoDRIuCgZoZWFsdGgYDyABKA4yHi5vc2lyaXMuZG9ja2VyLnYxLkhlYWx0aFN0YXR1cxotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIi4KGUdldERvY2tlckNvbnRhaW5lclJlcXVlc3QSEQoJY29udGFpbmVyGAEgASgJIkwKGkdldERvY2tlckNvbnRhaW5lclJlc3BvbnNlEi4KCWNvbnRhaW5lchgBIAEoCzIbLm9zaXJpcy5kb2NrZXIudjEuQ29udGFpbmVyItQCChtMaXN0RG9ja2VyQ29udGFpbmVyc1JlcXVlc3QSCwoDYWxsGAEgASgIElgKDmxhYmVsX3NlbGVjdG9yGAIgAygLMkAub3NpcmlzLmRvY2tlci52MS5MaXN0RG9ja2VyQ29udGFpbmVyc1JlcXVlc3QuTGFiZWxTZWxlY3RvckVudHJ5EhMKC25hbWVfcHJlZml4GAMgASgJEjAKBnN0YXRlcxgEIAMoDjIgLm9zaXJpcy5kb2NrZXIudjEuQ29udGFpbmVyU3RhdGUSGQoMbWFuYWdlZF9vbmx5GAUgASgISACIAQESEQoJcGFnZV9zaXplGAYgASgNEhIKCnBhZ2VfdG9rZW4YByABKAkaNAoSTGFiZWxTZWxlY3RvckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDwoNX21hbmFnZWRfb25seSJoChxMaXN0RG9ja2VyQ29udGFpbmVyc1Jlc3BvbnNlEi8KCmNvbnRhaW5lcnMYASADKAsyGy5vc2lyaXMuZG9ja2VyLnYxLkNvbnRhaW5lchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUAobU3RhcnREb2NrZXJDb250YWluZXJSZXF1ZXN0EhEKCWNvbnRhaW5lchgBIAEoCRIeChZpZ25vcmVfYWxyZWFkeV9ydW5uaW5nGAIgASgIImcKHFN0YXJ0RG9ja2VyQ29udGFpbmVyUmVzcG9uc2USLgoJY29udGFpbmVyGAEgASgLMhsub3NpcmlzLmRvY2tlci52MS5Db250YWluZXISFwoPYWxyZWFkeV9ydW5uaW5nGAIgASgIImQKHVJlc3RhcnREb2NrZXJDb250YWluZXJSZXF1ZXN0EhEKCWNvbnRhaW5lchgBIAEoCRIcCg90aW1lb3V0X3NlY29uZHMYAiABKA1IAIgBAUISChBfdGltZW91dF9zZWNvbmRzIlAKHlJlc3RhcnREb2NrZXJDb250YWluZXJSZXNwb25zZRIuCgljb250YWluZXIYASABKAsyGy5vc2lyaXMuZG9ja2VyLnYxLkNvbnRhaW5lciJyChxSZW1vdmVEb2NrZXJDb250YWluZXJSZXF1ZXN0EhEKCWNvbnRhaW5lchgBIAEoCRINCgVmb3JjZRgCIAEoCBIWCg5yZW1vdmVfdm9sdW1lcxgDIAEoCBIYChBpZ25vcmVfbm90X2ZvdW5kGAQgASgIIj4KHVJlbW92ZURvY2tlckNvbnRhaW5lclJlc3BvbnNlEgoKAmlkGAEgASgJEhEKCW5vdF9mb3VuZBgCIAEoCCJjChpXYWl0RG9ja2VyQ29udGFpbmVyUmVxdWVzdBIRCgljb250YWluZXIYASABKAkSMgoJY29uZGl0aW9uGAIgASgOMh8ub3NpcmlzLmRvY2tlci52MS5XYWl0Q29uZGl0aW9uIj8KG1dhaXREb2NrZXJDb250YWluZXJSZXNwb25zZRIRCglleGl0X2NvZGUYASABKAUSDQoFZXJyb3IYAiABKAki9wEKIFN0cmVhbURvY2tlckNvbnRhaW5lckxvZ3NSZXF1ZXN0EhEKCWNvbnRhaW5lchgBIAEoCRIOCgZmb2xsb3cYAiABKAgSFwoKdGFpbF9saW5lcxgDIAEoDUgAiAEBEikKBXNpbmNlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdGltZXN0YW1wcxgGIAEoCBIOCgZzdGRvdXQYByABKAgSDgoGc3RkZXJyGAggASgIQg0KC190YWlsX2xpbmVzIo0BCiFTdHJlYW1Eb2NrZXJDb250YWluZXJMb2dzUmVzcG9uc2USKwoGc3RyZWFtGAEgASgOMhsub3NpcmlzLmRvY2tlci52MS5Mb2dTdHJlYW0SDAoEZGF0YRgCIAEoDBItCgl0aW1lc3RhbXAYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIuYBChhXYXRjaERvY2tlckV2ZW50c1JlcXVlc3QSVQoObGFiZWxfc2VsZWN0b3IYASADKAsyPS5vc2lyaXMuZG9ja2VyLnYxLldhdGNoRG9ja2VyRXZlbnRzUmVxdWVzdC5MYWJlbFNlbGVjdG9yRW50cnkSEQoJY29udGFpbmVyGAIgASgJEioKBXR5cGVzGAMgAygOMhsub3NpcmlzLmRvY2tlci52MS5FdmVudFR5cGUaNAoSTGFiZWxTZWxlY3RvckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi+AIKGVdhdGNoRG9ja2VyRXZlbnRzUmVzcG9uc2USKQoEdHlwZRgBIAEoDjIbLm9zaXJpcy5kb2NrZXIudjEuRXZlbnRUeXBlEhQKDGNvbnRhaW5lcl9pZBgCIAEoCRIWCg5jb250YWluZXJfbmFtZRgDIAEoCRINCgVpbWFnZRgEIAEoCRJHCgZsYWJlbHMYBSADKAsyNy5vc2lyaXMuZG9ja2VyLnYxLldhdGNoRG9ja2VyRXZlbnRzUmVzcG9uc2UuTGFiZWxzRW50cnkSKAoEdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJZXhpdF9jb2RlGAcgASgFEg4KBnNpZ25hbBgIIAEoCRIuCgZoZWFsdGgYCSABKA4yHi5vc2lyaXMuZG9ja2VyLnYxLkhlYWx0aFN0YXR1cxotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIl4KFlB1bGxEb2NrZXJJbWFnZVJlcXVlc3QSDQoFaW1hZ2UYASABKAkSNQoNcmVnaXN0cnlfYXV0aBgCIAEoCzIeLm9zaXJpcy5kb2NrZXIudjEuUmVnaXN0cnlBdXRoIocBChdQdWxsRG9ja2VySW1hZ2VSZXNwb25zZRIyCghwcm9ncmVzcxgBIAEoCzIeLm9zaXJpcy5kb2NrZXIudjEuUHVsbFByb2dyZXNzSAASLgoFaW1hZ2UYAiABKAsyHS5vc2lyaXMuZG9ja2VyLnYxLlB1bGxlZEltYWdlSABCCAoGdXBkYXRlIlAKDFB1bGxQcm9ncmVzcxIQCghsYXllcl9pZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSDwoHY3VycmVudBgDIAEoAxINCgV0b3RhbBgEIAEoAyIvCgtQdWxsZWRJbWFnZRIQCghpbWFnZV9pZBgBIAEoCRIOCgZkaWdlc3QYAiABKAkqaQoJTW91bnRUeXBlEhoKFk1PVU5UX1RZUEVfVU5TUEVDSUZJRUQQABIVChFNT1VOVF9UWVBFX1ZPTFVNRRABEhMKD01PVU5UX1RZUEVfQklORBACEhQKEE1PVU5UX1RZUEVfVE1QRlMQAypbCghQcm90b2NvbBIYChRQUk9UT0NPTF9VTlNQRUNJRklFRBAAEhAKDFBST1RPQ09MX1RDUBABEhAKDFBST1RPQ09MX1VEUBACEhEKDVBST1RPQ09MX1NDVFAQAyp4CgpQdWxsUG9saWN5EhsKF1BVTExfUE9MSUNZX1VOU1BFQ0lGSUVEEAASHgoaUFVMTF9QT0xJQ1lfSUZfTk9UX1BSRVNFTlQQARIWChJQVUxMX1BPTElDWV9BTFdBWVMQAhIVChFQVUxMX1BPTElDWV9ORVZFUhADKsABChFSZXN0YXJ0UG9saWN5TW9kZRIjCh9SRVNUQVJUX1BPTElDWV9NT0RFX1VOU1BFQ0lGSUVEEAASGgoWUkVTVEFSVF9QT0xJQ1lfTU9ERV9OTxABEh4KGlJFU1RBUlRfUE9MSUNZX01PREVfQUxXQVlTEAISJgoiUkVTVEFSVF9QT0xJQ1lfTU9ERV9VTkxFU1NfU1RPUFBFRBADEiIKHlJFU1RBUlRfUE9MSUNZX01PREVfT05fRkFJTFVSRRAEKoEBCgxIZWFsdGhTdGF0dXMSHQoZSEVBTFRIX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkhFQUxUSF9TVEFUVVNfU1RBUlRJTkcQARIZChVIRUFMVEhfU1RBVFVTX0hFQUxUSFkQAhIbChdIRUFMVEhfU1RBVFVTX1VOSEVBTFRIWRADKvsBCg5Db250YWluZXJTdGF0ZRIfChtDT05UQUlORVJfU1RBVEVfVU5TUEVDSUZJRUQQABIbChdDT05UQUlORVJfU1RBVEVfQ1JFQVRFRBABEhsKF0NPTlRBSU5FUl9TVEFURV9SVU5OSU5HEAISGgoWQ09OVEFJTkVSX1NUQVRFX1BBVVNFRBADEh4KGkNPTlRBSU5FUl9TVEFURV9SRVNUQVJUSU5HEAQSHAoYQ09OVEFJTkVSX1NUQVRFX1JFTU9WSU5HEAUSGgoWQ09OVEFJTkVSX1NUQVRFX0VYSVRFRBAGEhgKFENPTlRBSU5FUl9TVEFURV9ERUFEEAcqiQEKDVdhaXRDb25kaXRpb24SHgoaV0FJVF9DT05ESVRJT05fVU5TUEVDSUZJRUQQABIeChpXQUlUX0NPTkRJVElPTl9OT1RfUlVOTklORxABEhwKGFdBSVRfQ09ORElUSU9OX05FWFRfRVhJVBACEhoKFldBSVRfQ09ORElUSU9OX1JFTU9WRUQQAypVCglMb2dTdHJlYW0SGgoWTE9HX1NUUkVBTV9VTlNQRUNJRklFRBAAEhUKEUxPR19TVFJFQU1fU1RET1VUEAESFQoRTE9HX1NUUkVBTV9TVERFUlIQAiqvAgoJRXZlbnRUeXBlEhoKFkVWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIWChJFVkVOVF9UWVBFX0NSRUFURUQQARIWChJFVkVOVF9UWVBFX1NUQVJURUQQAhITCg9FVkVOVF9UWVBFX0RJRUQQAxIWChJFVkVOVF9UWVBFX1NUT1BQRUQQBBIVChFFVkVOVF9UWVBFX0tJTExFRBAFEhIKDkVWRU5UX1RZUEVfT09NEAYSFgoSRVZFTlRfVFlQRV9SRU1PVkVEEAcSHAoYRVZFTlRfVFlQRV9IRUFMVEhfU1RBVFVTEAgSFQoRRVZFTlRfVFlQRV9QQVVTRUQQCRIXChNFVkVOVF9UWVBFX1VOUEFVU0VEEAoSGAoURVZFTlRfVFlQRV9SRVNUQVJURUQQCzK6CgoNRG9ja2VyU2VydmljZRJvChJSdW5Eb2NrZXJDb250YWluZXISKy5vc2lyaXMuZG9ja2VyLnYxLlJ1bkRvY2tlckNvbnRhaW5lclJlcXVlc3QaLC5vc2lyaXMuZG9ja2VyLnYxLlJ1bkRvY2tlckNvbnRhaW5lclJlc3BvbnNlEnIKE1N0b3BEb2NrZXJDb250YWluZXISLC5vc2lyaXMuZG9ja2VyLnYxLlN0b3BEb2NrZXJDb250YWluZXJSZXF1ZXN0Gi0ub3NpcmlzLmRvY2tlci52MS5TdG9wRG9ja2VyQ29udGFpbmVyUmVzcG9uc2USdAoSR2V0RG9ja2VyQ29udGFpbmVyEisub3NpcmlzLmRvY2tlci52MS5HZXREb2NrZXJDb250YWluZXJSZXF1ZXN0Giwub3NpcmlzLmRvY2tlci52MS5HZXREb2NrZXJDb250YWluZXJSZXNwb25zZSIDkAIBEnoKFExpc3REb2NrZXJDb250YWluZXJzEi0ub3NpcmlzLmRvY2tlci52MS5MaXN0RG9ja2VyQ29udGFpbmVyc1JlcXVlc3QaLi5vc2lyaXMuZG9ja2VyLnYxLkxpc3REb2NrZXJDb250YWluZXJzUmVzcG9uc2UiA5ACARJ1ChRTdGFydERvY2tlckNvbnRhaW5lchItLm9zaXJpcy5kb2NrZXIudjEuU3RhcnREb2NrZXJDb250YWluZXJSZXF1ZXN0Gi4ub3NpcmlzLmRvY2tlci52MS5TdGFydERvY2tlckNvbnRhaW5lclJlc3BvbnNlEnsKFlJlc3RhcnREb2NrZXJDb250YWluZXISLy5vc2lyaXMuZG9ja2VyLnYxLlJlc3RhcnREb2NrZXJDb250YWluZXJSZXF1ZXN0GjAub3NpcmlzLmRvY2tlci52MS5SZXN0YXJ0RG9ja2VyQ29udGFpbmVyUmVzcG9uc2USeAoVUmVtb3ZlRG9ja2VyQ29udGFpbmVyEi4ub3NpcmlzLmRvY2tlci52MS5SZW1vdmVEb2NrZXJDb250YWluZXJSZXF1ZXN0Gi8ub3NpcmlzLmRvY2tlci52MS5SZW1vdmVEb2NrZXJDb250YWluZXJSZXNwb25zZRJ3ChNXYWl0RG9ja2VyQ29udGFpbmVyEiwub3NpcmlzLmRvY2tlci52MS5XYWl0RG9ja2VyQ29udGFpbmVyUmVxdWVzdBotLm9zaXJpcy5kb2NrZXIudjEuV2FpdERvY2tlckNvbnRhaW5lclJlc3BvbnNlIgOQAgESiwEKGVN0cmVhbURvY2tlckNvbnRhaW5lckxvZ3MSMi5vc2lyaXMuZG9ja2VyLnYxLlN0cmVhbURvY2tlckNvbnRhaW5lckxvZ3NSZXF1ZXN0GjMub3NpcmlzLmRvY2tlci52MS5TdHJlYW1Eb2NrZXJDb250YWluZXJMb2dzUmVzcG9uc2UiA5ACATABEnMKEVdhdGNoRG9ja2VyRXZlbnRzEioub3NpcmlzLmRvY2tlci52MS5XYXRjaERvY2tlckV2ZW50c1JlcXVlc3QaKy5vc2lyaXMuZG9ja2VyLnYxLldhdGNoRG9ja2VyRXZlbnRzUmVzcG9uc2UiA5ACATABEmgKD1B1bGxEb2NrZXJJbWFnZRIoLm9zaXJpcy5kb2NrZXIudjEuUHVsbERvY2tlckltYWdlUmVxdWVzdBopLm9zaXJpcy5kb2NrZXIudjEuUHVsbERvY2tlckltYWdlUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Cihvc2lyaXMvZG9ja2VyL3YxL2RvY2tlcl9tYW5hZ2VtZW50LnByb3RvEhBvc2lyaXMuZG9ja2VyLnYxIroFChlSdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0Eg0KBWltYWdlGAEgASgJEgwKBG5hbWUYAiABKAkSQQoDZW52GAMgAygLMjQub3NpcmlzLmRvY2tlci52MS5SdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0LkVudkVudHJ5EiwKBXBvcnRzGAQgAygLMh0ub3NpcmlzLmRvY2tlci52MS5Qb3J0TWFwcGluZxIPCgdjb21tYW5kGAUgAygJEhIKCmVudHJ5cG9pbnQYBiADKAkSRwoGbGFiZWxzGAcgAygLMjcub3NpcmlzLmRvY2tlci52MS5SdW5Eb2NrZXJDb250YWluZXJSZXF1ZXN0LkxhYmVsc0VudHJ5EjEKC3B1bGxfcG9saWN5GAggASgOMhwub3NpcmlzLmRvY2tlci52MS5QdWxsUG9saWN5EjcKDnJlc3RhcnRfcG9saWN5GAkgASgLMh8ub3NpcmlzLmRvY2tlci52MS5SZXN0YXJ0UG9saWN5Ei4KCXJlc291cmNlcxgKIAEoCzIbLm9zaXJpcy5kb2NrZXIudjEuUmVzb3VyY2VzEhMKC3dvcmtpbmdfZGlyGAsgASgJEgwKBHVzZXIYDCABKAkSEwoLYXV0b19yZW1vdmUYDSABKAgSNQoNcmVnaXN0cnlfYXV0aBgOIAEoCzIeLm9zaXJpcy5kb2NrZXIudjEuUmVnaXN0cnlBdXRoEicKBm1vdW50cxgPIAMoCzIXLm9zaXJpcy5kb2NrZXIudjEuTW91bnQSEgoKcmVxdWVzdF9pZBgQIAEoCRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiZQoFTW91bnQSKQoEdHlwZRgBIAEoDjIbLm9zaXJpcy5kb2NrZXIudjEuTW91bnRUeXBlEg4KBnNvdXJjZRgCIAEoCRIOCgZ0YXJnZXQYAyABKAkSEQoJcmVhZF9vbmx5GAQgASgIIl4KGlJ1bkRvY2tlckNvbnRhaW5lclJlc3BvbnNlEi4KCWNvbnRhaW5lchgBIAEoCzIbLm9zaXJpcy5kb2NrZXIudjEuQ29udGFpbmVyEhAKCHdhcm5pbmdzGAIgAygJIpEBChpTdG9wRG9ja2VyQ29udGFpbmVyUmVxdWVzdBIRCgljb250YWluZXIYASABKAkSHAoPdGltZW91dF9zZWNvbmRzGAIgASgNSACIAQESDgoGc2lnbmFsGAMgASgJEh4KFmlnbm9yZV9hbHJlYWR5X3N0b3BwZWQYBCABKAhCEgoQX3RpbWVvdXRfc2Vjb25kcyJmChtTdG9wRG9ja2VyQ29udGFpbmVyUmVzcG9uc2USLgoJY29udGFpbmVyGAEgASgLMhsub3NpcmlzLmRvY2tlci52MS5Db250YWluZXISFwoPYWxyZWFkeV9zdG9wcGVkGAIgASgIIncKC1BvcnRNYXBwaW5nEhYKDmNvbnRhaW5lcl9wb3J0GAEgASgNEhEKCWhvc3RfcG9ydBgCIAEoDRIPCgdob3N0X2lwGAMgASgJEiwKCHByb3RvY29sGAQgASgOMhoub3NpcmlzLmRvY2tlci52MS5Qcm90b2NvbCJbCg1SZXN0YXJ0UG9saWN5EjEKBG1vZGUYASABKA4yIy5vc2lyaXMuZG9ja2VyLnYxLlJlc3RhcnRQb2xpY3lNb2RlEhcKD21heF9yZXRyeV9jb3VudBgCIAEoDSJXCglSZXNvdXJjZXMSFAoMbWVtb3J5X2J5dGVzGAEgASgDEhgKDmNwdV9taWxsaWNvcmVzGAIgASgNSAASEwoJbmFub19jcHVzGAMgASgDSABCBQoDY3B1ImIKDFJlZ2lzdHJ5QXV0aBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIWCg5pZGVudGl0eV90b2tlbhgDIAEoCRIWCg5zZXJ2ZXJfYWRkcmVzcxgEIAEoCSKbBAoJQ29udGFpbmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSEAoIaW1hZ2VfaWQYBCABKAkSLwoFc3RhdGUYBSABKA4yIC5vc2lyaXMuZG9ja2VyLnYxLkNvbnRhaW5lclN0YXRlEhEKCWV4aXRfY29kZRgGIAEoBRISCgpvb21fa2lsbGVkGAcgASgIEiwKBXBvcnRzGAggAygLMh0ub3NpcmlzLmRvY2tlci52MS5Qb3J0TWFwcGluZxI3CgZsYWJlbHMYCSADKAsyJy5vc2lyaXMuZG9ja2VyLnYxLkNvbnRhaW5lci5MYWJlbHNFbnRyeRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpzdGFydGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFZXJyb3IYDSABKAkSFQoNcmVzdGFydF9jb3VudBgOIAEoDRIuCgZoZWFsdGgYDyABKA4yHi5vc2lyaXMuZG9ja2VyLnYxLkhlYWx0aFN0YXR1cxotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImYKGUdldERvY2tlckNvbnRhaW5lclJlcXVlc3QSEQoJY29udGFpbmVyGAEgASgJEjYKC2NvbnNpc3RlbmN5GAIgASgOMiEub3NpcmlzLmRvY2tlci52MS5SZWFkQ29uc2lzdGVuY3kiTAoaR2V0RG9ja2VyQ29udGFpbmVyUmVzcG9uc2USLgoJY29udGFpbmVyGAEgASgLMhsub3NpcmlzLmRvY2tlci52MS5Db250YWluZXIi1AIKG0xpc3REb2NrZXJDb250YWluZXJzUmVxdWVzdBILCgNhbGwYASABKAgSWAoObGFiZWxfc2VsZWN0b3IYAiADKAsyQC5vc2lyaXMuZG9ja2VyLnYxLkxpc3REb2NrZXJDb250YWluZXJzUmVxdWVzdC5MYWJlbFNlbGVjdG9yRW50cnkSEwoLbmFtZV9wcmVmaXgYAyABKAkSMAoGc3RhdGVzGAQgAygOMiAub3NpcmlzLmRvY2tlci52MS5Db250YWluZXJTdGF0ZRIZCgxtYW5hZ2VkX29ubHkYBSABKAhIAIgBARIRCglwYWdlX3NpemUYBiABKA0SEgoKcGFnZV90b2tlbhgHIAEoCRo0ChJMYWJlbFNlbGVjdG9yRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIPCg1fbWFuYWdlZF9vbmx5ImgKHExpc3REb2NrZXJDb250YWluZXJzUmVzcG9uc2USLwoKY29udGFpbmVycxgBIAMoCzIbLm9zaXJpcy5kb2NrZXIudjEuQ29udGFpbmVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJQChtTdGFydERvY2tlckNvbnRhaW5lclJlcXVlc3QSEQoJY29udGFpbmVyGAEgASgJEh4KFmlnbm9yZV9hbHJlYWR5X3J1bm5pbmcYAiABKAgiZwocU3RhcnREb2NrZXJDb250YWluZXJSZXNwb25zZRIuCgljb250YWluZXIYASABKAsyGy5vc2lyaXMuZG9ja2VyLnYxLkNvbnRhaW5lchIXCg9hbHJlYWR5X3J1bm5pbmcYAiABKAgiZAodUmVzdGFydERvY2tlckNvbnRhaW5lclJlcXVlc3QSEQoJY29udGFpbmVyGAEgASgJEhwKD3RpbWVvdXRfc2Vjb25kcxgCIAEoDUgAiAEBQhIKEF90aW1lb3V0X3NlY29uZHMiUAoeUmVzdGFydERvY2tlckNvbnRhaW5lclJlc3BvbnNlEi4KCWNvbnRhaW5lchgBIAEoCzIbLm9zaXJpcy5kb2NrZXIudjEuQ29udGFpbmVyInIKHFJlbW92ZURvY2tlckNvbnRhaW5lclJlcXVlc3QSEQoJY29udGFpbmVyGAEgASgJEg0KBWZvcmNlGAIgASgIEhYKDnJlbW92ZV92b2x1bWVzGAMgASgIEhgKEGlnbm9yZV9ub3RfZm91bmQYBCABKAgiPgodUmVtb3ZlRG9ja2VyQ29udGFpbmVyUmVzcG9uc2USCgoCaWQYASABKAkSEQoJbm90X2ZvdW5kGAIgASgIImMKGldhaXREb2NrZXJDb250YWluZXJSZXF1ZXN0EhEKCWNvbnRhaW5lchgBIAEoCRIyCgljb25kaXRpb24YAiABKA4yHy5vc2lyaXMuZG9ja2VyLnYxLldhaXRDb25kaXRpb24iPwobV2FpdERvY2tlckNvbnRhaW5lclJlc3BvbnNlEhEKCWV4aXRfY29kZRgBIAEoBRINCgVlcnJvchgCIAEoCSL3AQogU3RyZWFtRG9ja2VyQ29udGFpbmVyTG9nc1JlcXVlc3QSEQoJY29udGFpbmVyGAEgASgJEg4KBmZvbGxvdxgCIAEoCBIXCgp0YWlsX2xpbmVzGAMgASgNSACIAQESKQoFc2luY2UYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEikKBXVudGlsGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp0aW1lc3RhbXBzGAYgASgIEg4KBnN0ZG91dBgHIAEoCBIOCgZzdGRlcnIYCCABKAhCDQoLX3RhaWxfbGluZXMijQEKIVN0cmVhbURvY2tlckNvbnRhaW5lckxvZ3NSZXNwb25zZRIrCgZzdHJlYW0YASABKA4yGy5vc2lyaXMuZG9ja2VyLnYxLkxvZ1N0cmVhbRIMCgRkYXRhGAIgASgMEi0KCXRpbWVzdGFtcBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi5gEKGFdhdGNoRG9ja2VyRXZlbnRzUmVxdWVzdBJVCg5sYWJlbF9zZWxlY3RvchgBIAMoCzI9Lm9zaXJpcy5kb2NrZXIudjEuV2F0Y2hEb2NrZXJFdmVudHNSZXF1ZXN0LkxhYmVsU2VsZWN0b3JFbnRyeRIRCgljb250YWluZXIYAiABKAkSKgoFdHlwZXMYAyADKA4yGy5vc2lyaXMuZG9ja2VyLnYxLkV2ZW50VHlwZRo0ChJMYWJlbFNlbGVjdG9yRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL4AgoZV2F0Y2hEb2NrZXJFdmVudHNSZXNwb25zZRIpCgR0eXBlGAEgASgOMhsub3NpcmlzLmRvY2tlci52MS5FdmVudFR5cGUSFAoMY29udGFpbmVyX2lkGAIgASgJEhYKDmNvbnRhaW5lcl9uYW1lGAMgASgJEg0KBWltYWdlGAQgASgJEkcKBmxhYmVscxgFIAMoCzI3Lm9zaXJpcy5kb2NrZXIudjEuV2F0Y2hEb2NrZXJFdmVudHNSZXNwb25zZS5MYWJlbHNFbnRyeRIoCgR0aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglleGl0X2NvZGUYByABKAUSDgoGc2lnbmFsGAggASgJEi4KBmhlYWx0aBgJIAEoDjIeLm9zaXJpcy5kb2NrZXIudjEuSGVhbHRoU3RhdHVzGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiSQohU3RyZWFtRG9ja2VyQ29udGFpbmVyU3RhdHNSZXF1ZXN0EhIKCmNvbnRhaW5lcnMYASADKAkSEAoIb25lX3Nob3QYAiABKAgixQEKIlN0cmVhbURvY2tlckNvbnRhaW5lclN0YXRzUmVzcG9uc2USFAoMY29udGFpbmVyX2lkGAEgASgJEhYKDmNvbnRhaW5lcl9uYW1lGAIgASgJEjEKBXN0YXRzGAMgASgLMiAub3NpcmlzLmRvY2tlci52MS5Db250YWluZXJTdGF0c0gAEjQKBGxlZnQYBCABKAsyJC5vc2lyaXMuZG9ja2VyLnYxLkNvbnRhaW5lclN0YXRzTGVmdEgAQggKBnVwZGF0ZSLAAgoOQ29udGFpbmVyU3RhdHMSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoLY3B1X3BlcmNlbnQYAiABKAFIAIgBARIaChJtZW1vcnlfdXNhZ2VfYnl0ZXMYAyABKAQSGgoSbWVtb3J5X2xpbWl0X2J5dGVzGAQgASgEEhYKDm1lbW9yeV9wZXJjZW50GAUgASgBEhgKEG5ldHdvcmtfcnhfYnl0ZXMYBiABKAQSGAoQbmV0d29ya190eF9ieXRlcxgHIAEoBBIYChBibG9ja19yZWFkX2J5dGVzGAggASgEEhkKEWJsb2NrX3dyaXRlX2J5dGVzGAkgASgEEgwKBHBpZHMYCiABKAQSEwoLb25saW5lX2NwdXMYCyABKA1CDgoMX2NwdV9wZXJjZW50IkgKEkNvbnRhaW5lclN0YXRzTGVmdBIyCgZyZWFzb24YASABKA4yIi5vc2lyaXMuZG9ja2VyLnYxLlN0YXRzTGVhdmVSZWFzb24iXgoWUHVsbERvY2tlckltYWdlUmVxdWVzdBINCgVpbWFnZRgBIAEoCRI1Cg1yZWdpc3RyeV9hdXRoGAIgASgLMh4ub3NpcmlzLmRvY2tlci52MS5SZWdpc3RyeUF1dGgihwEKF1B1bGxEb2NrZXJJbWFnZVJlc3BvbnNlEjIKCHByb2dyZXNzGAEgASgLMh4ub3NpcmlzLmRvY2tlci52MS5QdWxsUHJvZ3Jlc3NIABIuCgVpbWFnZRgCIAEoCzIdLm9zaXJpcy5kb2NrZXIudjEuUHVsbGVkSW1hZ2VIAEIICgZ1cGRhdGUiUAoMUHVsbFByb2dyZXNzEhAKCGxheWVyX2lkGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIPCgdjdXJyZW50GAMgASgDEg0KBXRvdGFsGAQgASgDIi8KC1B1bGxlZEltYWdlEhAKCGltYWdlX2lkGAEgASgJEg4KBmRpZ2VzdBgCIAEoCSL8AQoaRXhlY0RvY2tlckNvbnRhaW5lclJlcXVlc3QSEQoJY29udGFpbmVyGAEgASgJEg8KB2NvbW1hbmQYAiADKAkSQgoDZW52GAMgAygLMjUub3NpcmlzLmRvY2tlci52MS5FeGVjRG9ja2VyQ29udGFpbmVyUmVxdWVzdC5FbnZFbnRyeRIMCgR1c2VyGAQgASgJEhMKC3dvcmtpbmdfZGlyGAUgASgJEg0KBXN0ZGluGAYgASgMEhgKEG1heF9vdXRwdXRfYnl0ZXMYByABKA0aKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKEAQobRXhlY0RvY2tlckNvbnRhaW5lclJlc3BvbnNlEhEKCWV4aXRfY29kZRgBIAEoBRIOCgZzdGRvdXQYAiABKAwSDgoGc3RkZXJyGAMgASgMEhgKEHN0ZG91dF90cnVuY2F0ZWQYBCABKAgSGAoQc3RkZXJyX3RydW5jYXRlZBgFIAEoCCIZChdMaXN0RG9ja2VySW1hZ2VzUmVxdWVzdCJJChhMaXN0RG9ja2VySW1hZ2VzUmVzcG9uc2USLQoGaW1hZ2VzGAEgAygLMh0ub3NpcmlzLmRvY2tlci52MS5Eb2NrZXJJbWFnZSLTAQoLRG9ja2VySW1hZ2USCgoCaWQYASABKAkSKAoEdGFncxgCIAMoCzIaLm9zaXJpcy5kb2NrZXIudjEuSW1hZ2VUYWcSFAoMcmVwb19kaWdlc3RzGAMgAygJEhIKCnNpemVfYnl0ZXMYBCABKAMSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoKY29udGFpbmVycxgGIAMoCzIgLm9zaXJpcy5kb2NrZXIudjEuSW1hZ2VDb250YWluZXIiKwoISW1hZ2VUYWcSEgoKcmVwb3NpdG9yeRgBIAEoCRILCgN0YWcYAiABKAkiKgoOSW1hZ2VDb250YWluZXISCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSI4ChhSZW1vdmVEb2NrZXJJbWFnZVJlcXVlc3QSDQoFaW1hZ2UYASABKAkSDQoFZm9yY2UYAiABKAgiPgoZUmVtb3ZlRG9ja2VySW1hZ2VSZXNwb25zZRIQCgh1bnRhZ2dlZBgBIAMoCRIPCgdkZWxldGVkGAIgAygJKmkKCU1vdW50VHlwZRIaChZNT1VOVF9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRTU9VTlRfVFlQRV9WT0xVTUUQARITCg9NT1VOVF9UWVBFX0JJTkQQAhIUChBNT1VOVF9UWVBFX1RNUEZTEAMqWwoIUHJvdG9jb2wSGAoUUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIQCgxQUk9UT0NPTF9UQ1AQARIQCgxQUk9UT0NPTF9VRFAQAhIRCg1QUk9UT0NPTF9TQ1RQEAMqeAoKUHVsbFBvbGljeRIbChdQVUxMX1BPTElDWV9VTlNQRUNJRklFRBAAEh4KGlBVTExfUE9MSUNZX0lGX05PVF9QUkVTRU5UEAESFgoSUFVMTF9QT0xJQ1lfQUxXQVlTEAISFQoRUFVMTF9QT0xJQ1lfTkVWRVIQAyrAAQoRUmVzdGFydFBvbGljeU1vZGUSIwofUkVTVEFSVF9QT0xJQ1lfTU9ERV9VTlNQRUNJRklFRBAAEhoKFlJFU1RBUlRfUE9MSUNZX01PREVfTk8QARIeChpSRVNUQVJUX1BPTElDWV9NT0RFX0FMV0FZUxACEiYKIlJFU1RBUlRfUE9MSUNZX01PREVfVU5MRVNTX1NUT1BQRUQQAxIiCh5SRVNUQVJUX1BPTElDWV9NT0RFX09OX0ZBSUxVUkUQBCqBAQoMSGVhbHRoU3RhdHVzEh0KGUhFQUxUSF9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZIRUFMVEhfU1RBVFVTX1NUQVJUSU5HEAESGQoVSEVBTFRIX1NUQVRVU19IRUFMVEhZEAISGwoXSEVBTFRIX1NUQVRVU19VTkhFQUxUSFkQAyr7AQoOQ29udGFpbmVyU3RhdGUSHwobQ09OVEFJTkVSX1NUQVRFX1VOU1BFQ0lGSUVEEAASGwoXQ09OVEFJTkVSX1NUQVRFX0NSRUFURUQQARIbChdDT05UQUlORVJfU1RBVEVfUlVOTklORxACEhoKFkNPTlRBSU5FUl9TVEFURV9QQVVTRUQQAxIeChpDT05UQUlORVJfU1RBVEVfUkVTVEFSVElORxAEEhwKGENPTlRBSU5FUl9TVEFURV9SRU1PVklORxAFEhoKFkNPTlRBSU5FUl9TVEFURV9FWElURUQQBhIYChRDT05UQUlORVJfU1RBVEVfREVBRBAHKmwKD1JlYWRDb25zaXN0ZW5jeRIgChxSRUFEX0NPTlNJU1RFTkNZX1VOU1BFQ0lGSUVEEAASGwoXUkVBRF9DT05TSVNURU5DWV9DQUNIRUQQARIaChZSRUFEX0NPTlNJU1RFTkNZX0ZSRVNIEAIqiQEKDVdhaXRDb25kaXRpb24SHgoaV0FJVF9DT05ESVRJT05fVU5TUEVDSUZJRUQQABIeChpXQUlUX0NPTkRJVElPTl9OT1RfUlVOTklORxABEhwKGFdBSVRfQ09ORElUSU9OX05FWFRfRVhJVBACEhoKFldBSVRfQ09ORElUSU9OX1JFTU9WRUQQAypVCglMb2dTdHJlYW0SGgoWTE9HX1NUUkVBTV9VTlNQRUNJRklFRBAAEhUKEUxPR19TVFJFQU1fU1RET1VUEAESFQoRTE9HX1NUUkVBTV9TVERFUlIQAiqvAgoJRXZlbnRUeXBlEhoKFkVWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIWChJFVkVOVF9UWVBFX0NSRUFURUQQARIWChJFVkVOVF9UWVBFX1NUQVJURUQQAhITCg9FVkVOVF9UWVBFX0RJRUQQAxIWChJFVkVOVF9UWVBFX1NUT1BQRUQQBBIVChFFVkVOVF9UWVBFX0tJTExFRBAFEhIKDkVWRU5UX1RZUEVfT09NEAYSFgoSRVZFTlRfVFlQRV9SRU1PVkVEEAcSHAoYRVZFTlRfVFlQRV9IRUFMVEhfU1RBVFVTEAgSFQoRRVZFTlRfVFlQRV9QQVVTRUQQCRIXChNFVkVOVF9UWVBFX1VOUEFVU0VEEAoSGAoURVZFTlRfVFlQRV9SRVNUQVJURUQQCyp2ChBTdGF0c0xlYXZlUmVhc29uEiIKHlNUQVRTX0xFQVZFX1JFQVNPTl9VTlNQRUNJRklFRBAAEh4KGlNUQVRTX0xFQVZFX1JFQVNPTl9TVE9QUEVEEAESHgoaU1RBVFNfTEVBVkVfUkVBU09OX1JFTU9WRUQQAjKdDgoNRG9ja2VyU2VydmljZRJvChJSdW5Eb2NrZXJDb250YWluZXISKy5vc2lyaXMuZG9ja2VyLnYxLlJ1bkRvY2tlckNvbnRhaW5lclJlcXVlc3QaLC5vc2lyaXMuZG9ja2VyLnYxLlJ1bkRvY2tlckNvbnRhaW5lclJlc3BvbnNlEnIKE1N0b3BEb2NrZXJDb250YWluZXISLC5vc2lyaXMuZG9ja2VyLnYxLlN0b3BEb2NrZXJDb250YWluZXJSZXF1ZXN0Gi0ub3NpcmlzLmRvY2tlci52MS5TdG9wRG9ja2VyQ29udGFpbmVyUmVzcG9uc2USdAoSR2V0RG9ja2VyQ29udGFpbmVyEisub3NpcmlzLmRvY2tlci52MS5HZXREb2NrZXJDb250YWluZXJSZXF1ZXN0Giwub3NpcmlzLmRvY2tlci52MS5HZXREb2NrZXJDb250YWluZXJSZXNwb25zZSIDkAIBEnoKFExpc3REb2NrZXJDb250YWluZXJzEi0ub3NpcmlzLmRvY2tlci52MS5MaXN0RG9ja2VyQ29udGFpbmVyc1JlcXVlc3QaLi5vc2lyaXMuZG9ja2VyLnYxLkxpc3REb2NrZXJDb250YWluZXJzUmVzcG9uc2UiA5ACARJ1ChRTdGFydERvY2tlckNvbnRhaW5lchItLm9zaXJpcy5kb2NrZXIudjEuU3RhcnREb2NrZXJDb250YWluZXJSZXF1ZXN0Gi4ub3NpcmlzLmRvY2tlci52MS5TdGFydERvY2tlckNvbnRhaW5lclJlc3BvbnNlEnsKFlJlc3RhcnREb2NrZXJDb250YWluZXISLy5vc2lyaXMuZG9ja2VyLnYxLlJlc3RhcnREb2NrZXJDb250YWluZXJSZXF1ZXN0GjAub3NpcmlzLmRvY2tlci52MS5SZXN0YXJ0RG9ja2VyQ29udGFpbmVyUmVzcG9uc2USeAoVUmVtb3ZlRG9ja2VyQ29udGFpbmVyEi4ub3NpcmlzLmRvY2tlci52MS5SZW1vdmVEb2NrZXJDb250YWluZXJSZXF1ZXN0Gi8ub3NpcmlzLmRvY2tlci52MS5SZW1vdmVEb2NrZXJDb250YWluZXJSZXNwb25zZRJ3ChNXYWl0RG9ja2VyQ29udGFpbmVyEiwub3NpcmlzLmRvY2tlci52MS5XYWl0RG9ja2VyQ29udGFpbmVyUmVxdWVzdBotLm9zaXJpcy5kb2NrZXIudjEuV2FpdERvY2tlckNvbnRhaW5lclJlc3BvbnNlIgOQAgESiwEKGVN0cmVhbURvY2tlckNvbnRhaW5lckxvZ3MSMi5vc2lyaXMuZG9ja2VyLnYxLlN0cmVhbURvY2tlckNvbnRhaW5lckxvZ3NSZXF1ZXN0GjMub3NpcmlzLmRvY2tlci52MS5TdHJlYW1Eb2NrZXJDb250YWluZXJMb2dzUmVzcG9uc2UiA5ACATABEnMKEVdhdGNoRG9ja2VyRXZlbnRzEioub3NpcmlzLmRvY2tlci52MS5XYXRjaERvY2tlckV2ZW50c1JlcXVlc3QaKy5vc2lyaXMuZG9ja2VyLnYxLldhdGNoRG9ja2VyRXZlbnRzUmVzcG9uc2UiA5ACATABEo4BChpTdHJlYW1Eb2NrZXJDb250YWluZXJTdGF0cxIzLm9zaXJpcy5kb2NrZXIudjEuU3RyZWFtRG9ja2VyQ29udGFpbmVyU3RhdHNSZXF1ZXN0GjQub3NpcmlzLmRvY2tlci52MS5TdHJlYW1Eb2NrZXJDb250YWluZXJTdGF0c1Jlc3BvbnNlIgOQAgEwARJoCg9QdWxsRG9ja2VySW1hZ2USKC5vc2lyaXMuZG9ja2VyLnYxLlB1bGxEb2NrZXJJbWFnZVJlcXVlc3QaKS5vc2lyaXMuZG9ja2VyLnYxLlB1bGxEb2NrZXJJbWFnZVJlc3BvbnNlMAEScgoTRXhlY0RvY2tlckNvbnRhaW5lchIsLm9zaXJpcy5kb2NrZXIudjEuRXhlY0RvY2tlckNvbnRhaW5lclJlcXVlc3QaLS5vc2lyaXMuZG9ja2VyLnYxLkV4ZWNEb2NrZXJDb250YWluZXJSZXNwb25zZRJuChBMaXN0RG9ja2VySW1hZ2VzEikub3NpcmlzLmRvY2tlci52MS5MaXN0RG9ja2VySW1hZ2VzUmVxdWVzdBoqLm9zaXJpcy5kb2NrZXIudjEuTGlzdERvY2tlckltYWdlc1Jlc3BvbnNlIgOQAgESbAoRUmVtb3ZlRG9ja2VySW1hZ2USKi5vc2lyaXMuZG9ja2VyLnYxLlJlbW92ZURvY2tlckltYWdlUmVxdWVzdBorLm9zaXJpcy5kb2NrZXIudjEuUmVtb3ZlRG9ja2VySW1hZ2VSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * RunDockerContainerRequest describes the container to create and start.
@@ -691,6 +691,14 @@ export type GetDockerContainerRequest = Message<"osiris.docker.v1.GetDockerConta
    * @generated from field: string container = 1;
    */
   container: string;
+
+  /**
+   * How fresh the answer must be. Unset (READ_CONSISTENCY_CACHED) answers
+   * from Osiris's container cache.
+   *
+   * @generated from field: osiris.docker.v1.ReadConsistency consistency = 2;
+   */
+  consistency: ReadConsistency;
 };
 
 /**
@@ -1290,6 +1298,226 @@ export const WatchDockerEventsResponseSchema: GenMessage<WatchDockerEventsRespon
   messageDesc(file_osiris_docker_v1_docker_management, 25);
 
 /**
+ * StreamDockerContainerStatsRequest says which containers to sample.
+ *
+ * @generated from message osiris.docker.v1.StreamDockerContainerStatsRequest
+ */
+export type StreamDockerContainerStatsRequest = Message<"osiris.docker.v1.StreamDockerContainerStatsRequest"> & {
+  /**
+   * The containers to sample: names, full ids or unique id prefixes. Empty
+   * means every running container in scope, now and as they start. At most
+   * 256 entries; repeats (also a name and an id of the same container) are
+   * sent once.
+   *
+   * @generated from field: repeated string containers = 1;
+   */
+  containers: string[];
+
+  /**
+   * One sample per container, then the stream ends. The engine's own
+   * non-streaming call waits for two of its 1-second sampling cycles; Osiris
+   * answers from what it already reads when it can, and reads less when it
+   * cannot:
+   * - a container someone watches (a stream, or a one_shot call in the last
+   *   10 seconds, after which Osiris keeps reading it for 10 seconds) is
+   *   answered at once with the latest sample of that shared engine stream;
+   * - otherwise Osiris reads the engine's counters with `one-shot=true` and
+   *   computes CPU % itself, over the time since its previous reading of the
+   *   container (at most 10 seconds old), or from two readings at least
+   *   150 ms apart for a container it never read. Docker 20.10 engines take
+   *   a new reading at most once a second, so there the very first call for
+   *   a container takes about a second.
+   *
+   * @generated from field: bool one_shot = 2;
+   */
+  oneShot: boolean;
+};
+
+/**
+ * Describes the message osiris.docker.v1.StreamDockerContainerStatsRequest.
+ * Use `create(StreamDockerContainerStatsRequestSchema)` to create a new message.
+ */
+export const StreamDockerContainerStatsRequestSchema: GenMessage<StreamDockerContainerStatsRequest> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 26);
+
+/**
+ * StreamDockerContainerStatsResponse is one sample of one container, or the
+ * news that a container left the stream.
+ *
+ * @generated from message osiris.docker.v1.StreamDockerContainerStatsResponse
+ */
+export type StreamDockerContainerStatsResponse = Message<"osiris.docker.v1.StreamDockerContainerStatsResponse"> & {
+  /**
+   * The full container id.
+   *
+   * @generated from field: string container_id = 1;
+   */
+  containerId: string;
+
+  /**
+   * The container name, without the leading "/".
+   *
+   * @generated from field: string container_name = 2;
+   */
+  containerName: string;
+
+  /**
+   * What this message reports.
+   *
+   * @generated from oneof osiris.docker.v1.StreamDockerContainerStatsResponse.update
+   */
+  update: {
+    /**
+     * A sample of the container's resource usage.
+     *
+     * @generated from field: osiris.docker.v1.ContainerStats stats = 3;
+     */
+    value: ContainerStats;
+    case: "stats";
+  } | {
+    /**
+     * The container left the stream: no more messages about it (unless it
+     * starts again and joins a stream without `containers`).
+     *
+     * @generated from field: osiris.docker.v1.ContainerStatsLeft left = 4;
+     */
+    value: ContainerStatsLeft;
+    case: "left";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message osiris.docker.v1.StreamDockerContainerStatsResponse.
+ * Use `create(StreamDockerContainerStatsResponseSchema)` to create a new message.
+ */
+export const StreamDockerContainerStatsResponseSchema: GenMessage<StreamDockerContainerStatsResponse> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 27);
+
+/**
+ * ContainerStats is one sample of a container's resource usage, with the
+ * figures `docker stats` shows.
+ *
+ * @generated from message osiris.docker.v1.ContainerStats
+ */
+export type ContainerStats = Message<"osiris.docker.v1.ContainerStats"> & {
+  /**
+   * When the engine read the counters.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 1;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * CPU use over the time since the previous sample, in percent of one CPU:
+   * 100 is one CPU fully busy, so a container may reach 100 times the CPUs
+   * it can use. As `docker stats`: the container's CPU time delta over the
+   * host's CPU time delta, times the online CPUs, times 100. Unset on the
+   * first sample of a stream that Osiris has nothing earlier to compare
+   * with (it comes about a second later).
+   *
+   * @generated from field: optional double cpu_percent = 2;
+   */
+  cpuPercent?: number | undefined;
+
+  /**
+   * Memory in use, in bytes, without the page cache the kernel can reclaim,
+   * as `docker stats` shows it: usage minus `total_inactive_file` (cgroup
+   * v1) or `inactive_file` (cgroup v2).
+   *
+   * @generated from field: uint64 memory_usage_bytes = 3;
+   */
+  memoryUsageBytes: bigint;
+
+  /**
+   * The container's memory limit in bytes; the host's memory when it has
+   * none.
+   *
+   * @generated from field: uint64 memory_limit_bytes = 4;
+   */
+  memoryLimitBytes: bigint;
+
+  /**
+   * memory_usage_bytes over memory_limit_bytes, in percent; 0 when the limit
+   * is unknown.
+   *
+   * @generated from field: double memory_percent = 5;
+   */
+  memoryPercent: number;
+
+  /**
+   * Bytes received over every network interface of the container, since it
+   * started.
+   *
+   * @generated from field: uint64 network_rx_bytes = 6;
+   */
+  networkRxBytes: bigint;
+
+  /**
+   * Bytes sent over every network interface of the container, since it
+   * started.
+   *
+   * @generated from field: uint64 network_tx_bytes = 7;
+   */
+  networkTxBytes: bigint;
+
+  /**
+   * Bytes read from block devices, since the container started.
+   *
+   * @generated from field: uint64 block_read_bytes = 8;
+   */
+  blockReadBytes: bigint;
+
+  /**
+   * Bytes written to block devices, since the container started.
+   *
+   * @generated from field: uint64 block_write_bytes = 9;
+   */
+  blockWriteBytes: bigint;
+
+  /**
+   * Processes and threads in the container now.
+   *
+   * @generated from field: uint64 pids = 10;
+   */
+  pids: bigint;
+
+  /**
+   * The CPUs the engine counted online (the multiplier of cpu_percent).
+   *
+   * @generated from field: uint32 online_cpus = 11;
+   */
+  onlineCpus: number;
+};
+
+/**
+ * Describes the message osiris.docker.v1.ContainerStats.
+ * Use `create(ContainerStatsSchema)` to create a new message.
+ */
+export const ContainerStatsSchema: GenMessage<ContainerStats> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 28);
+
+/**
+ * ContainerStatsLeft says why a container left a stats stream.
+ *
+ * @generated from message osiris.docker.v1.ContainerStatsLeft
+ */
+export type ContainerStatsLeft = Message<"osiris.docker.v1.ContainerStatsLeft"> & {
+  /**
+   * Why it left.
+   *
+   * @generated from field: osiris.docker.v1.StatsLeaveReason reason = 1;
+   */
+  reason: StatsLeaveReason;
+};
+
+/**
+ * Describes the message osiris.docker.v1.ContainerStatsLeft.
+ * Use `create(ContainerStatsLeftSchema)` to create a new message.
+ */
+export const ContainerStatsLeftSchema: GenMessage<ContainerStatsLeft> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 29);
+
+/**
  * PullDockerImageRequest names the image to pull.
  *
  * @generated from message osiris.docker.v1.PullDockerImageRequest
@@ -1316,7 +1544,7 @@ export type PullDockerImageRequest = Message<"osiris.docker.v1.PullDockerImageRe
  * Use `create(PullDockerImageRequestSchema)` to create a new message.
  */
 export const PullDockerImageRequestSchema: GenMessage<PullDockerImageRequest> = /*@__PURE__*/
-  messageDesc(file_osiris_docker_v1_docker_management, 26);
+  messageDesc(file_osiris_docker_v1_docker_management, 30);
 
 /**
  * PullDockerImageResponse is one step of a pull: progress, or the final
@@ -1354,7 +1582,7 @@ export type PullDockerImageResponse = Message<"osiris.docker.v1.PullDockerImageR
  * Use `create(PullDockerImageResponseSchema)` to create a new message.
  */
 export const PullDockerImageResponseSchema: GenMessage<PullDockerImageResponse> = /*@__PURE__*/
-  messageDesc(file_osiris_docker_v1_docker_management, 27);
+  messageDesc(file_osiris_docker_v1_docker_management, 31);
 
 /**
  * PullProgress is one progress line of the engine.
@@ -1396,7 +1624,7 @@ export type PullProgress = Message<"osiris.docker.v1.PullProgress"> & {
  * Use `create(PullProgressSchema)` to create a new message.
  */
 export const PullProgressSchema: GenMessage<PullProgress> = /*@__PURE__*/
-  messageDesc(file_osiris_docker_v1_docker_management, 28);
+  messageDesc(file_osiris_docker_v1_docker_management, 32);
 
 /**
  * PulledImage is the image a pull left on the engine.
@@ -1425,7 +1653,351 @@ export type PulledImage = Message<"osiris.docker.v1.PulledImage"> & {
  * Use `create(PulledImageSchema)` to create a new message.
  */
 export const PulledImageSchema: GenMessage<PulledImage> = /*@__PURE__*/
-  messageDesc(file_osiris_docker_v1_docker_management, 29);
+  messageDesc(file_osiris_docker_v1_docker_management, 33);
+
+/**
+ * ExecDockerContainerRequest is the command to run, and where and how.
+ *
+ * @generated from message osiris.docker.v1.ExecDockerContainerRequest
+ */
+export type ExecDockerContainerRequest = Message<"osiris.docker.v1.ExecDockerContainerRequest"> & {
+  /**
+   * Required. A container name, full id or unique id prefix. The container
+   * must be running.
+   *
+   * @generated from field: string container = 1;
+   */
+  container: string;
+
+  /**
+   * Required. The program and its arguments, run directly (no shell: wrap
+   * it as ["sh", "-c", "..."] for one). At most 4096 entries; none may hold
+   * NUL.
+   *
+   * @generated from field: repeated string command = 2;
+   */
+  command: string[];
+
+  /**
+   * Environment variables added to the container's own, as
+   * RunDockerContainerRequest.env takes them: keys non-empty, without `=` or
+   * NUL. OSIRIS_EXEC_ID is reserved. Values are never logged nor echoed in
+   * errors. At most 4096 entries.
+   *
+   * @generated from field: map<string, string> env = 3;
+   */
+  env: { [key: string]: string };
+
+  /**
+   * The user to run as: `name`, `uid`, `name:group` or `uid:gid`. Empty
+   * means the container's user.
+   *
+   * @generated from field: string user = 4;
+   */
+  user: string;
+
+  /**
+   * Working directory, an absolute path. Empty means the container's.
+   *
+   * @generated from field: string working_dir = 5;
+   */
+  workingDir: string;
+
+  /**
+   * Written to the process's standard input, which is then closed. Empty
+   * attaches no stdin (reads see end of file at once). At most 1 MiB
+   * (1048576 bytes). Never logged.
+   *
+   * @generated from field: bytes stdin = 6;
+   */
+  stdin: Uint8Array;
+
+  /**
+   * The most bytes kept of stdout, and of stderr, each; 1 to 8388608
+   * (8 MiB). 0 means the server's OSIRIS_EXEC_MAX_OUTPUT_BYTES (1 MiB
+   * unless its operator set another). A process that writes more to either
+   * stream is killed (SIGKILL) as soon as it passes the cap, so a command
+   * writing without end does not run on unread: the stream's `truncated`
+   * flag is then set and `exit_code` is that of the killed process (137).
+   * gRPC clients usually accept answers up to 4 MiB; raise the client's
+   * limit before asking for more than 2 MiB per stream.
+   *
+   * @generated from field: uint32 max_output_bytes = 7;
+   */
+  maxOutputBytes: number;
+};
+
+/**
+ * Describes the message osiris.docker.v1.ExecDockerContainerRequest.
+ * Use `create(ExecDockerContainerRequestSchema)` to create a new message.
+ */
+export const ExecDockerContainerRequestSchema: GenMessage<ExecDockerContainerRequest> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 34);
+
+/**
+ * ExecDockerContainerResponse is how the command ended and what it wrote.
+ *
+ * @generated from message osiris.docker.v1.ExecDockerContainerResponse
+ */
+export type ExecDockerContainerResponse = Message<"osiris.docker.v1.ExecDockerContainerResponse"> & {
+  /**
+   * The process's exit code: 0 for success; 126 or 127 when the command
+   * could not start; 128 + N when signal N ended it (137: SIGKILL, also when
+   * Osiris killed it for passing the output cap).
+   *
+   * @generated from field: int32 exit_code = 1;
+   */
+  exitCode: number;
+
+  /**
+   * What it wrote to standard output, up to the cap; bytes as written (not
+   * necessarily UTF-8).
+   *
+   * @generated from field: bytes stdout = 2;
+   */
+  stdout: Uint8Array;
+
+  /**
+   * What it wrote to standard error, up to the cap.
+   *
+   * @generated from field: bytes stderr = 3;
+   */
+  stderr: Uint8Array;
+
+  /**
+   * True when stdout passed the cap: `stdout` holds its first
+   * max_output_bytes bytes, and the process was killed.
+   *
+   * @generated from field: bool stdout_truncated = 4;
+   */
+  stdoutTruncated: boolean;
+
+  /**
+   * True when stderr passed the cap, as for stdout.
+   *
+   * @generated from field: bool stderr_truncated = 5;
+   */
+  stderrTruncated: boolean;
+};
+
+/**
+ * Describes the message osiris.docker.v1.ExecDockerContainerResponse.
+ * Use `create(ExecDockerContainerResponseSchema)` to create a new message.
+ */
+export const ExecDockerContainerResponseSchema: GenMessage<ExecDockerContainerResponse> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 35);
+
+/**
+ * ListDockerImagesRequest asks for every local image; it has no filters.
+ *
+ * @generated from message osiris.docker.v1.ListDockerImagesRequest
+ */
+export type ListDockerImagesRequest = Message<"osiris.docker.v1.ListDockerImagesRequest"> & {
+};
+
+/**
+ * Describes the message osiris.docker.v1.ListDockerImagesRequest.
+ * Use `create(ListDockerImagesRequestSchema)` to create a new message.
+ */
+export const ListDockerImagesRequestSchema: GenMessage<ListDockerImagesRequest> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 36);
+
+/**
+ * ListDockerImagesResponse is every local image.
+ *
+ * @generated from message osiris.docker.v1.ListDockerImagesResponse
+ */
+export type ListDockerImagesResponse = Message<"osiris.docker.v1.ListDockerImagesResponse"> & {
+  /**
+   * Newest first, ties broken by id.
+   *
+   * @generated from field: repeated osiris.docker.v1.DockerImage images = 1;
+   */
+  images: DockerImage[];
+};
+
+/**
+ * Describes the message osiris.docker.v1.ListDockerImagesResponse.
+ * Use `create(ListDockerImagesResponseSchema)` to create a new message.
+ */
+export const ListDockerImagesResponseSchema: GenMessage<ListDockerImagesResponse> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 37);
+
+/**
+ * DockerImage is one local image, as `docker images` shows it.
+ *
+ * @generated from message osiris.docker.v1.DockerImage
+ */
+export type DockerImage = Message<"osiris.docker.v1.DockerImage"> & {
+  /**
+   * The image id, `sha256:<64 hex>`.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Its names. Empty for an untagged (dangling) image.
+   *
+   * @generated from field: repeated osiris.docker.v1.ImageTag tags = 2;
+   */
+  tags: ImageTag[];
+
+  /**
+   * The registry digests it was pulled by, `repository@sha256:<64 hex>`.
+   *
+   * @generated from field: repeated string repo_digests = 3;
+   */
+  repoDigests: string[];
+
+  /**
+   * Size in bytes, layers shared with other images included, as
+   * `docker images` shows it.
+   *
+   * @generated from field: int64 size_bytes = 4;
+   */
+  sizeBytes: bigint;
+
+  /**
+   * When the image was built.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 5;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * The containers that use it, in any state; with OSIRIS_SCOPE=managed
+   * only managed containers.
+   *
+   * @generated from field: repeated osiris.docker.v1.ImageContainer containers = 6;
+   */
+  containers: ImageContainer[];
+};
+
+/**
+ * Describes the message osiris.docker.v1.DockerImage.
+ * Use `create(DockerImageSchema)` to create a new message.
+ */
+export const DockerImageSchema: GenMessage<DockerImage> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 38);
+
+/**
+ * ImageTag is one name of an image.
+ *
+ * @generated from message osiris.docker.v1.ImageTag
+ */
+export type ImageTag = Message<"osiris.docker.v1.ImageTag"> & {
+  /**
+   * The repository, with any registry host: `127.0.0.1:5000/team/app`.
+   *
+   * @generated from field: string repository = 1;
+   */
+  repository: string;
+
+  /**
+   * The tag: `1.0`, `latest`.
+   *
+   * @generated from field: string tag = 2;
+   */
+  tag: string;
+};
+
+/**
+ * Describes the message osiris.docker.v1.ImageTag.
+ * Use `create(ImageTagSchema)` to create a new message.
+ */
+export const ImageTagSchema: GenMessage<ImageTag> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 39);
+
+/**
+ * ImageContainer is a container that uses an image.
+ *
+ * @generated from message osiris.docker.v1.ImageContainer
+ */
+export type ImageContainer = Message<"osiris.docker.v1.ImageContainer"> & {
+  /**
+   * The full 64-hex container id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The name, without Docker's leading "/".
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message osiris.docker.v1.ImageContainer.
+ * Use `create(ImageContainerSchema)` to create a new message.
+ */
+export const ImageContainerSchema: GenMessage<ImageContainer> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 40);
+
+/**
+ * RemoveDockerImageRequest names the image to remove.
+ *
+ * @generated from message osiris.docker.v1.RemoveDockerImageRequest
+ */
+export type RemoveDockerImageRequest = Message<"osiris.docker.v1.RemoveDockerImageRequest"> & {
+  /**
+   * Required. An image name in Docker's grammar (`busybox`,
+   * `127.0.0.1:5000/app:1.0`, `app@sha256:<64 hex>`) or an image id
+   * (`sha256:<64 hex>` or the 64 hex digits).
+   *
+   * @generated from field: string image = 1;
+   */
+  image: string;
+
+  /**
+   * `docker rmi --force`. With a name: remove the name even when containers
+   * use the image, which then stays, untagged, for them. With an id: delete
+   * the image with all its names, even when stopped containers use it; an
+   * image a running container uses is never deleted.
+   *
+   * @generated from field: bool force = 2;
+   */
+  force: boolean;
+};
+
+/**
+ * Describes the message osiris.docker.v1.RemoveDockerImageRequest.
+ * Use `create(RemoveDockerImageRequestSchema)` to create a new message.
+ */
+export const RemoveDockerImageRequestSchema: GenMessage<RemoveDockerImageRequest> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 41);
+
+/**
+ * RemoveDockerImageResponse is what the engine removed.
+ *
+ * @generated from message osiris.docker.v1.RemoveDockerImageResponse
+ */
+export type RemoveDockerImageResponse = Message<"osiris.docker.v1.RemoveDockerImageResponse"> & {
+  /**
+   * The names removed, `repository:tag` or `repository@digest`.
+   *
+   * @generated from field: repeated string untagged = 1;
+   */
+  untagged: string[];
+
+  /**
+   * The ids of the image and layers deleted; empty when the image keeps
+   * other names or a container still uses it.
+   *
+   * @generated from field: repeated string deleted = 2;
+   */
+  deleted: string[];
+};
+
+/**
+ * Describes the message osiris.docker.v1.RemoveDockerImageResponse.
+ * Use `create(RemoveDockerImageResponseSchema)` to create a new message.
+ */
+export const RemoveDockerImageResponseSchema: GenMessage<RemoveDockerImageResponse> = /*@__PURE__*/
+  messageDesc(file_osiris_docker_v1_docker_management, 42);
 
 /**
  * MountType is the kind of storage a Mount attaches.
@@ -1710,6 +2282,45 @@ export const ContainerStateSchema: GenEnum<ContainerState> = /*@__PURE__*/
   enumDesc(file_osiris_docker_v1_docker_management, 5);
 
 /**
+ * ReadConsistency says how fresh a read must be.
+ *
+ * @generated from enum osiris.docker.v1.ReadConsistency
+ */
+export enum ReadConsistency {
+  /**
+   * The default: the same as READ_CONSISTENCY_CACHED.
+   *
+   * @generated from enum value: READ_CONSISTENCY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * From Osiris's container cache, kept current by the engine's events.
+   * What this Osiris changed (Run, Stop, Start, Restart, Remove that
+   * returned OK) is seen at once; changes made elsewhere (the docker CLI,
+   * another Osiris, a container exiting on its own) within about a second.
+   * While the cache is not in step with the engine (starting, reconnecting),
+   * the engine is asked, so a read never serves stale data silently.
+   *
+   * @generated from enum value: READ_CONSISTENCY_CACHED = 1;
+   */
+  CACHED = 1,
+
+  /**
+   * A fresh inspect of the engine, as `docker inspect` does.
+   *
+   * @generated from enum value: READ_CONSISTENCY_FRESH = 2;
+   */
+  FRESH = 2,
+}
+
+/**
+ * Describes the enum osiris.docker.v1.ReadConsistency.
+ */
+export const ReadConsistencySchema: GenEnum<ReadConsistency> = /*@__PURE__*/
+  enumDesc(file_osiris_docker_v1_docker_management, 6);
+
+/**
  * WaitCondition is what WaitDockerContainer waits for, as `docker wait
  * --condition` would.
  *
@@ -1749,7 +2360,7 @@ export enum WaitCondition {
  * Describes the enum osiris.docker.v1.WaitCondition.
  */
 export const WaitConditionSchema: GenEnum<WaitCondition> = /*@__PURE__*/
-  enumDesc(file_osiris_docker_v1_docker_management, 6);
+  enumDesc(file_osiris_docker_v1_docker_management, 7);
 
 /**
  * LogStream is the output stream a chunk of logs came from.
@@ -1783,7 +2394,7 @@ export enum LogStream {
  * Describes the enum osiris.docker.v1.LogStream.
  */
 export const LogStreamSchema: GenEnum<LogStream> = /*@__PURE__*/
-  enumDesc(file_osiris_docker_v1_docker_management, 7);
+  enumDesc(file_osiris_docker_v1_docker_management, 8);
 
 /**
  * EventType is the kind of a container event.
@@ -1880,7 +2491,42 @@ export enum EventType {
  * Describes the enum osiris.docker.v1.EventType.
  */
 export const EventTypeSchema: GenEnum<EventType> = /*@__PURE__*/
-  enumDesc(file_osiris_docker_v1_docker_management, 8);
+  enumDesc(file_osiris_docker_v1_docker_management, 9);
+
+/**
+ * StatsLeaveReason is why a container left a stats stream.
+ *
+ * @generated from enum osiris.docker.v1.StatsLeaveReason
+ */
+export enum StatsLeaveReason {
+  /**
+   * Not used.
+   *
+   * @generated from enum value: STATS_LEAVE_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The container is not running: it exited, was stopped or killed, or was
+   * not running when the call arrived.
+   *
+   * @generated from enum value: STATS_LEAVE_REASON_STOPPED = 1;
+   */
+  STOPPED = 1,
+
+  /**
+   * The container was removed.
+   *
+   * @generated from enum value: STATS_LEAVE_REASON_REMOVED = 2;
+   */
+  REMOVED = 2,
+}
+
+/**
+ * Describes the enum osiris.docker.v1.StatsLeaveReason.
+ */
+export const StatsLeaveReasonSchema: GenEnum<StatsLeaveReason> = /*@__PURE__*/
+  enumDesc(file_osiris_docker_v1_docker_management, 10);
 
 /**
  * DockerService controls containers on one Docker engine. Unless the server
@@ -1968,7 +2614,10 @@ export const DockerService: GenService<{
    *
    * Errors:
    * - NOT_FOUND: `Container not found: "<container>"`.
-   * - INVALID_ARGUMENT: empty or malformed `container`.
+   * - INVALID_ARGUMENT: empty or malformed `container`, or an unknown
+   *   `consistency`.
+   * - UNAVAILABLE: the engine does not answer (a cached read is never served
+   *   while the engine is unreachable).
    *
    * @generated from rpc osiris.docker.v1.DockerService.GetDockerContainer
    */
@@ -2115,6 +2764,44 @@ export const DockerService: GenService<{
     output: typeof WatchDockerEventsResponseSchema;
   },
   /**
+   * StreamDockerContainerStats streams resource usage, like `docker stats`:
+   * one message per container about once a second, with CPU and memory
+   * computed as `docker stats` computes them.
+   *
+   * `containers` empty means every running container in scope: containers
+   * that start while the stream is open join it, and containers that stop
+   * or are removed leave it, each with one `left` message (driven by the
+   * engine's event stream, as WatchDockerEvents). With named containers, the
+   * stream ends by itself once every one of them has left; one that is not
+   * running when the call arrives leaves at once.
+   *
+   * However many callers watch a container, Osiris holds one engine stats
+   * stream for it, opened by the first watcher and closed when the last one
+   * leaves (or 10 seconds after the last `one_shot` call for it) or the
+   * container stops. A caller that joins a container already
+   * watched gets its latest sample at once. A caller that reads slower than
+   * the samples come is not buffered for: it gets the newest sample of each
+   * container when it reads again, older ones are dropped.
+   *
+   * With `one_shot`, each container gets one sample and the stream ends; see
+   * StreamDockerContainerStatsRequest.one_shot for how CPU % is measured fast.
+   *
+   * Errors:
+   * - NOT_FOUND: `Container not found: "<container>"`: a named container does
+   *   not exist (or is outside the server's scope).
+   * - INVALID_ARGUMENT: a malformed `containers[i]`, or more than 256
+   *   entries, or an id prefix that matches several containers.
+   * - UNAVAILABLE: the engine cannot be reached, or its event stream stayed
+   *   down too long (without `containers`).
+   *
+   * @generated from rpc osiris.docker.v1.DockerService.StreamDockerContainerStats
+   */
+  streamDockerContainerStats: {
+    methodKind: "server_streaming";
+    input: typeof StreamDockerContainerStatsRequestSchema;
+    output: typeof StreamDockerContainerStatsResponseSchema;
+  },
+  /**
    * PullDockerImage pulls an image from its registry, like `docker pull`,
    * streaming the engine's progress and ending with one message that carries
    * the image id and digest. A pull never ends successfully unless the image
@@ -2134,6 +2821,95 @@ export const DockerService: GenService<{
     methodKind: "server_streaming";
     input: typeof PullDockerImageRequestSchema;
     output: typeof PullDockerImageResponseSchema;
+  },
+  /**
+   * ExecDockerContainer runs a command in a running container and returns
+   * its exit code and output once it ends, like `docker exec` without `-it`.
+   * The process never runs privileged (there is no field for it), and gets
+   * no TTY: stdout and stderr come back separated.
+   *
+   * Interactive exec (`docker exec -it`) needs a bidirectional stream, which
+   * browsers cannot open over gRPC-Web; it is left out.
+   *
+   * The command runs until it exits, or until the call's deadline passes or
+   * the client cancels: then Osiris kills the process and the children it
+   * started (SIGKILL), so nothing is left running, and the call ends with
+   * DEADLINE_EXCEEDED or CANCELED. Set a deadline: without one, a command
+   * that never exits holds the call for as long as it runs. The process sees
+   * one variable besides `env`: OSIRIS_EXEC_ID, a random marker Osiris uses
+   * to find it and its children. When Osiris does not share the engine
+   * host's process table (it runs in a container, or the engine is remote),
+   * the kill is itself an exec (`sh -c`, `grep`, `kill`, as root): an image
+   * without them (distroless, scratch) keeps a killed command's process
+   * running, and Osiris logs a warning.
+   *
+   * The audit log names the container and the command, never `env` values
+   * nor `stdin`.
+   *
+   * Not idempotent: each call runs the command again.
+   *
+   * Errors:
+   * - PERMISSION_DENIED: `Refused by policy OSIRIS_EXEC: ...`: the server runs
+   *   with OSIRIS_EXEC=off; or the caller's role is not operator.
+   * - NOT_FOUND: `Container not found: "<container>"`.
+   * - FAILED_PRECONDITION: `Container not running: "<container>"`: the
+   *   container is stopped, paused or restarting.
+   * - INVALID_ARGUMENT: empty `command`, a malformed `container`, `env` key,
+   *   `user` or `working_dir`, `stdin` over 1 MiB, or `max_output_bytes` over
+   *   8 MiB (see BadRequest details).
+   * - DEADLINE_EXCEEDED / CANCELED: the command was killed, see above.
+   * A command that cannot start (no such executable) is no error: the call
+   * succeeds with the runtime's exit code (126 or 127) and its message in
+   * `stdout`.
+   *
+   * @generated from rpc osiris.docker.v1.DockerService.ExecDockerContainer
+   */
+  execDockerContainer: {
+    methodKind: "unary";
+    input: typeof ExecDockerContainerRequestSchema;
+    output: typeof ExecDockerContainerResponseSchema;
+  },
+  /**
+   * ListDockerImages lists the engine's local images, like `docker images`,
+   * newest first, with the containers that use each. Images are not scoped:
+   * every local image is listed, whatever OSIRIS_SCOPE says. The containers
+   * are: with OSIRIS_SCOPE=managed only managed containers are named.
+   *
+   * @generated from rpc osiris.docker.v1.DockerService.ListDockerImages
+   */
+  listDockerImages: {
+    methodKind: "unary";
+    input: typeof ListDockerImagesRequestSchema;
+    output: typeof ListDockerImagesResponseSchema;
+  },
+  /**
+   * RemoveDockerImage removes an image, like `docker rmi`. A name
+   * (`busybox:1.36`; no tag means `:latest`) removes that name, and the image
+   * itself once no other name and no container holds it. An image id removes
+   * the image with every name it has.
+   *
+   * Errors:
+   * - NOT_FOUND: `Image not found: "<image>"`: no local image has this name
+   *   or id.
+   * - FAILED_PRECONDITION: `Cannot remove image "<image>": ...`, the
+   *   engine's conflict: a container (running or stopped) uses the image and
+   *   `force` is false; or an id names an image a running container uses,
+   *   which `force` cannot override; or an id names an image tagged in
+   *   several repositories and `force` is false; or other images are built
+   *   on it. With OSIRIS_SCOPE=managed, an image that a container outside the
+   *   scope uses is refused whatever `force` says (without naming that
+   *   container).
+   * - PERMISSION_DENIED: `Refused by policy OSIRIS_ALLOWED_IMAGES: ...`: the
+   *   name's repository is outside the server's allowlist; for an id, one of
+   *   the image's repositories is (an image without names matches none).
+   * - INVALID_ARGUMENT: a malformed `image`.
+   *
+   * @generated from rpc osiris.docker.v1.DockerService.RemoveDockerImage
+   */
+  removeDockerImage: {
+    methodKind: "unary";
+    input: typeof RemoveDockerImageRequestSchema;
+    output: typeof RemoveDockerImageResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_osiris_docker_v1_docker_management, 0);
