@@ -71,18 +71,26 @@ const burstLines = 20_000;
 const burstLine = "b".repeat(99);
 
 /**
- * A container that waits, then prints `burstLines` lines at once and exits
- * on SIGUSR2: followers attach while it waits, so what they measure is live
- * following, not reading a file.
+ * A container that waits, prints `burstLines` lines at once on SIGUSR2, and
+ * waits again: followers attach while it waits, so what they measure is live
+ * following, not reading a file. It does not exit after the burst: the engine
+ * (20.10) may end its follow streams before their last lines when a container
+ * exits, so a follower is done when it has every line.
  */
 async function waitingPrinter(context: BenchContext): Promise<string> {
   const container = await context.docker.createContainer({
     Image: benchImage,
-    Cmd: ["sh", "-c", `trap "yes ${burstLine} | head -n ${burstLines}; exit 0" USR2; while true; do sleep 0.05; done`],
+    Cmd: ["sh", "-c", `trap "yes ${burstLine} | head -n ${burstLines}" USR2; while true; do sleep 0.05; done`],
     Labels: { ...benchLabel, "io.osiris.managed": "true" },
   });
   await container.start();
   return container.id;
+}
+
+function withinTwoMinutes<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("followers did not get every line within 2 minutes")), 120_000)));
+  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }
 
 /** Newlines in the `data` fields of a StreamDockerContainerLogsResponse's encoding, read without decoding the rest. */
@@ -115,6 +123,12 @@ function linesInLogMessage(payload: Buffer): number {
 /** A follower over gRPC as a load generator: a raw HTTP/2 stream that counts lines without decoding messages. */
 function osirisFollower(session: http2.ClientHttp2Session, container: string): { lines: () => number; done: Promise<void> } {
   const stream = session.request({ ":method": "POST", ":path": "/osiris.docker.v1.DockerService/StreamDockerContainerLogs", "content-type": "application/grpc", te: "trailers" });
+  let complete!: () => void;
+  const done = new Promise<void>((resolve, reject) => {
+    complete = resolve;
+    stream.on("trailers", (trailers) => reject(new Error(`follower ended early: ${trailers["grpc-status"]} ${trailers["grpc-message"]}`)));
+    stream.on("error", reject);
+  });
   let lines = 0;
   let pending: Buffer = Buffer.alloc(0);
   stream.on("data", (chunk: Buffer) => {
@@ -124,10 +138,7 @@ function osirisFollower(session: http2.ClientHttp2Session, container: string): {
       lines += linesInLogMessage(pending.subarray(5, 5 + length));
       pending = pending.subarray(5 + length);
     }
-  });
-  const done = new Promise<void>((resolve, reject) => {
-    stream.on("trailers", (trailers) => (trailers["grpc-status"] === "0" ? resolve() : reject(new Error(`follower ended with ${trailers["grpc-status"]} ${trailers["grpc-message"]}`))));
-    stream.on("error", reject);
+    if (lines >= burstLines) complete();
   });
   stream.end(grpcFrame(toBinary(StreamDockerContainerLogsRequestSchema, create(StreamDockerContainerLogsRequestSchema, { container, follow: true, tailLines: 0 }))));
   return { lines: () => lines, done };
@@ -161,8 +172,12 @@ function directFollower(container: string): { lines: () => number; attached: Pro
           payloadLeft -= end - at;
           at = end;
         }
+        if (lines >= burstLines) {
+          resolve();
+          request.destroy();
+        }
       });
-      response.on("end", resolve);
+      response.on("end", () => reject(new Error(`engine follower ended after ${lines} lines`)));
       response.on("error", reject);
     });
     request.on("error", reject);
@@ -178,6 +193,7 @@ function directFollower(container: string): { lines: () => number; attached: Pro
 async function hundredFollowers(context: BenchContext): Promise<ScenarioResult> {
   const notes: string[] = [];
   const complete = { osiris: true, direct: true };
+  const counts = { osiris: [] as number[], direct: [] as number[] };
   let engineStreams = Number.NaN;
   const throughOsiris = async () => {
     const id = await waitingPrinter(context);
@@ -190,14 +206,15 @@ async function hundredFollowers(context: BenchContext): Promise<ScenarioResult> 
       engineStreams = await metric(context.osiris.url, "osiris_engine_log_streams");
       const started = performance.now();
       await context.docker.getContainer(id).kill({ signal: "USR2" });
-      await Promise.all(followers.map((f) => f.done));
+      await withinTwoMinutes(Promise.all(followers.map((f) => f.done)));
       const ms = performance.now() - started;
       const opened = (await metric(context.osiris.url, "osiris_engine_log_connections_total")) - connectionsBefore;
       if (opened !== 1 || engineStreams !== 1) notes.push(`Osiris opened ${opened} engine log connection(s), ${engineStreams} open during`);
       complete.osiris &&= followers.every((f) => f.lines() === burstLines);
+      counts.osiris.push(...followers.map((f) => f.lines()));
       return ms;
     } finally {
-      for (const session of sessions) session.close();
+      for (const session of sessions) session.destroy();
       await context.docker.getContainer(id).remove({ force: true }).catch(() => undefined);
     }
   };
@@ -210,9 +227,10 @@ async function hundredFollowers(context: BenchContext): Promise<ScenarioResult> 
       await new Promise((resolve) => setTimeout(resolve, 200));
       const started = performance.now();
       await context.docker.getContainer(id).kill({ signal: "USR2" });
-      await Promise.all(followers.map((f) => f.done));
+      await withinTwoMinutes(Promise.all(followers.map((f) => f.done)));
       const ms = performance.now() - started;
       complete.direct &&= followers.every((f) => f.lines() === burstLines);
+      counts.direct.push(...followers.map((f) => f.lines()));
       return ms;
     } finally {
       await context.docker.getContainer(id).remove({ force: true }).catch(() => undefined);
@@ -233,7 +251,8 @@ async function hundredFollowers(context: BenchContext): Promise<ScenarioResult> 
   result.notes.push(
     `unit: delivered lines/s summed over the ${followerCount} followers`,
     `engine log connections held by Osiris for ${followerCount} followers: ${engineStreams}`,
-    `every follower got all ${burstLines} lines: Osiris ${complete.osiris}, direct ${complete.direct}`,
+    `every follower got all ${burstLines} lines: Osiris ${complete.osiris}, direct ${complete.direct}` +
+      ` (fewest: Osiris ${Math.min(...counts.osiris)}, direct ${Math.min(...counts.direct)}; most: Osiris ${Math.max(...counts.osiris)}, direct ${Math.max(...counts.direct)})`,
     ...notes,
   );
   return result;

@@ -159,7 +159,7 @@ export class Containers {
   /** Runs a command in a running container and returns its exit code and output; see execInContainer. */
   exec(spec: ExecSpec, signal: AbortSignal): Promise<ExecResult> {
     const settings = this.options.exec ?? { enabled: true, defaultMaxOutputBytes: 1024 * 1024 };
-    return execInContainer(this.target, settings, this.log, spec, signal);
+    return execInContainer(this.target, settings, this.options.policy.bindMountAllowlist, this.log, spec, signal);
   }
 
   /** Every local image, with the containers in scope that use it. */

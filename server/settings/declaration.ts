@@ -52,10 +52,7 @@ export const declaration = {
   containerCache: variable("OSIRIS_CONTAINER_CACHE", {
     group: "Serving",
     default: "on",
-    parse: (value): boolean => {
-      if (value !== "on" && value !== "off") throw new InvalidValue('must be "on" or "off"');
-      return value === "on";
-    },
+    parse: parse.onOrOff,
     description:
       "`on` answers `GetDockerContainer`, `ListDockerContainers` and every scope check from an event-fed cache of the containers in scope (no engine call in steady state); `off` asks the engine every time.",
   }),
@@ -76,10 +73,7 @@ export const declaration = {
   ui: variable("OSIRIS_UI", {
     group: "Serving",
     default: "on",
-    parse: (value): boolean => {
-      if (value !== "on" && value !== "off") throw new InvalidValue('must be "on" or "off"');
-      return value === "on";
-    },
+    parse: parse.onOrOff,
     description:
       "`on` serves the web dashboard at `/ui/` (built by `npm run build:ui`; its files carry no data, and its calls need tokens like any client's); `off` answers 404 there.",
   }),
@@ -242,10 +236,7 @@ export const declaration = {
     enabled: variable("OSIRIS_EXEC", {
       group: "Security",
       default: "on",
-      parse: (value): boolean => {
-        if (value !== "on" && value !== "off") throw new InvalidValue('must be "on" or "off"');
-        return value === "on";
-      },
+      parse: parse.onOrOff,
       description:
         "`off` refuses every `ExecDockerContainer` with `PERMISSION_DENIED` (operators can otherwise run any command in any container in scope, as the container's user or any other).",
     }),

@@ -19,6 +19,12 @@ export function switchedOn(value: string): boolean {
   return value === "1";
 }
 
+/** "on" or "off", nothing else: a feature a typo must not turn off (or on) unnoticed. */
+export function onOrOff(value: string): boolean {
+  if (value !== "on" && value !== "off") throw new InvalidValue('must be "on" or "off"');
+  return value === "on";
+}
+
 /** A file path or inline text, read or checked where the settings it belongs with are assembled. */
 export function text(value: string): string {
   return value;

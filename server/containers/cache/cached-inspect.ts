@@ -30,10 +30,21 @@ export function cachedInspect(inspect: ContainerInspect): ContainerInspect {
       Tty: config.Tty,
       StopTimeout: config.StopTimeout,
     },
-    HostConfig: { AutoRemove: hostConfig.AutoRemove },
-    Mounts: (inspect.Mounts ?? []).map(({ Type, Source, RW }) => ({ Type, Source, RW })),
+    HostConfig: { AutoRemove: hostConfig.AutoRemove, ...hostAccessSettings(hostConfig) },
+    Mounts: (inspect.Mounts ?? []).map(({ Type, Source, RW, Name, Driver }) => ({ Type, Source, RW, Name, Driver })),
     NetworkSettings: { Ports: portsOf(inspect) },
   };
+}
+
+/**
+ * The settings exec, Start and Restart check before touching a container
+ * (policy/host-access.ts). Fixed at create (`docker update` changes none), so
+ * a cached copy is exact; the engine sends empty ones as null or "", which
+ * cost nothing to keep.
+ */
+function hostAccessSettings(hostConfig: ContainerInspect["HostConfig"]): Omit<ContainerInspect["HostConfig"], "AutoRemove"> {
+  const { Privileged, CapAdd, PidMode, NetworkMode, IpcMode, UTSMode, UsernsMode, SecurityOpt, Devices, DeviceCgroupRules } = hostConfig;
+  return { Privileged, CapAdd, PidMode, NetworkMode, IpcMode, UTSMode, UsernsMode, SecurityOpt, Devices, DeviceCgroupRules };
 }
 
 function portsOf(inspect: ContainerInspect): NonNullable<ContainerInspect["NetworkSettings"]>["Ports"] {

@@ -219,8 +219,22 @@ export interface ContainerInspect {
     Tty?: boolean;
     StopTimeout?: number;
   };
-  HostConfig: { AutoRemove?: boolean };
-  Mounts: { Type?: string; Source: string; RW: boolean }[];
+  HostConfig: {
+    AutoRemove?: boolean;
+    /** What gives a container's processes the host (see policy/host-access.ts); Osiris sets none of them. */
+    Privileged?: boolean;
+    CapAdd?: string[] | null;
+    PidMode?: string;
+    NetworkMode?: string;
+    IpcMode?: string;
+    UTSMode?: string;
+    UsernsMode?: string;
+    SecurityOpt?: string[] | null;
+    Devices?: unknown[] | null;
+    DeviceCgroupRules?: string[] | null;
+  };
+  /** `Name` and `Driver` for volumes. */
+  Mounts: { Type?: string; Source: string; RW: boolean; Name?: string; Driver?: string }[];
   NetworkSettings?: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null> };
 }
 

@@ -5,6 +5,7 @@ import { abortReason } from "../engine/abortable.js";
 import { engineCall, engineFailure } from "../engine/engine-call.js";
 import { LogFrameDecoder, type LogStreamName } from "../engine/log-frames.js";
 import { ContainerNotRunningError, PolicyViolationError } from "../errors.js";
+import { refuseHostAccess } from "../policy/host-access.js";
 import { inspectInScope, type EngineInScope } from "./container-lookup.js";
 import { execMarkerVariable, killExecProcess, settled, type ExecProcess } from "./exec-process-kill.js";
 import type { ServiceLog } from "./run-container.js";
@@ -78,10 +79,13 @@ class CappedOutput {
  * passes its cap, before the answer, or when the caller's signal fires
  * (deadline, cancel, shutdown): the caller is answered at once and the kill
  * runs on. The engine connection is closed once the process has ended.
+ * A container that can reach the host (see policy/host-access.ts) is refused.
  */
 export async function execInContainer(
   target: EngineInScope,
   settings: ExecSettings,
+  /** OSIRIS_BIND_MOUNT_ALLOWLIST: the container's binds must pass a Run's checks. */
+  bindMountAllowlist: readonly string[],
   log: ServiceLog,
   spec: ExecSpec,
   signal: AbortSignal,
@@ -92,6 +96,8 @@ export async function execInContainer(
   const { engine } = target;
   const inspect = await inspectInScope(target, spec.container, signal);
   if (inspect.State.Status !== "running") throw new ContainerNotRunningError(spec.container, `it is ${inspect.State.Status}`);
+  // An exec runs whatever the caller asks with the container's powers: never in one that reaches the host.
+  await refuseHostAccess(engine, bindMountAllowlist, spec.container, "exec into", inspect, signal);
   const operation = (kind: "create-exec" | "start-exec" | "inspect-exec") => ({ kind, container: spec.container }) as const;
   const marker = randomBytes(12).toString("hex");
   const env = [...Object.entries(spec.env).map(([key, value]) => `${key}=${value}`), `${execMarkerVariable}=${marker}`];

@@ -3,7 +3,7 @@ import { engineCall } from "../engine/engine-call.js";
 import type { ContainerInspect } from "../engine/engine-client.js";
 import { isFromCache } from "../cache/container-cache.js";
 import { ContainerAlreadyRunningError, UnsafeMountsError } from "../errors.js";
-import { checkBindMounts } from "../policy/bind-mounts.js";
+import { refuseHostAccess } from "../policy/host-access.js";
 import { inspectContainer, inspectInScope, type EngineInScope } from "./container-lookup.js";
 
 export interface StartResult {
@@ -24,7 +24,7 @@ export async function startContainer(
   // A cached State may be a moment old: then the engine's own 304 tells.
   let alreadyRunning = before.State.Running && !isFromCache(before);
   if (!alreadyRunning) {
-    await refuseUnsafeMounts(target, bindMountAllowlist, reference, before, signal);
+    await refuseUnsafeMounts(target, bindMountAllowlist, reference, "start", before, signal);
     const outcome = await engineCall(engine, { kind: "start-container", container: reference }, signal, () =>
       engine.startContainer(before.Id, signal),
     );
@@ -45,7 +45,7 @@ export async function restartContainer(
 ): Promise<ContainerInfo> {
   const { engine } = target;
   const before = await inspectInScope(target, reference, signal);
-  await refuseUnsafeMounts(target, bindMountAllowlist, reference, before, signal);
+  await refuseUnsafeMounts(target, bindMountAllowlist, reference, "restart", before, signal);
   await engineCall(engine, { kind: "restart-container", container: reference }, signal, () =>
     engine.restartContainer(before.Id, { timeoutSeconds }, signal),
   );
@@ -65,11 +65,12 @@ async function refuseUnsafeMounts(
   { engine }: EngineInScope,
   bindMountAllowlist: readonly string[],
   reference: string,
+  action: "start" | "restart",
   inspect: ContainerInspect,
   signal: AbortSignal,
 ): Promise<void> {
   const writableBind = inspect.Mounts.find((mount) => mount.Type === "bind" && mount.RW);
   if (writableBind) throw new UnsafeMountsError(reference, `a writable bind mount of ${JSON.stringify(writableBind.Source)}`);
-  const mounts = inspect.Mounts.map((mount) => ({ type: mount.Type ?? "", source: mount.Source }));
-  await checkBindMounts(mounts, bindMountAllowlist, engine, signal);
+  // Privileged, host namespaces, devices... and every bind checked again as a Run's would be.
+  await refuseHostAccess(engine, bindMountAllowlist, reference, action, inspect, signal);
 }
