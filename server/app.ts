@@ -9,7 +9,6 @@ import type { EngineClient } from "./containers/engine/engine-client.js";
 import { timedEngineClient } from "./containers/engine/timed-engine-client.js";
 import { ContainerCache } from "./containers/cache/container-cache.js";
 import { defaultEventHubOptions, EventHub } from "./containers/events/event-hub.js";
-import { logHubTotals } from "./containers/logs/log-hub.js";
 import { newInstanceId } from "./containers/grammar/labels.js";
 import { AbandonedRunSweep, type AbandonedRunSweepOptions } from "./containers/operations/abandoned-run-sweep.js";
 import { registerBrowserOrigins } from "./browser-origins.js";
@@ -118,7 +117,6 @@ export async function buildApp(
     reconnectWindowMs: config.eventReconnectWindowMs,
   });
   metrics.observeEventHub(events);
-  metrics.observeLogHub(logHubTotals);
   const monitor = new EngineMonitor(engine);
   await monitor.start();
   const cache = config.containerCache
@@ -140,6 +138,7 @@ export async function buildApp(
     onContainerStarted: () => metrics.containersStarted.inc(),
   });
   metrics.observeStatsHub(containers.statsHub);
+  metrics.observeLogHub(containers.logHub);
   app.addHook("onClose", async () => containers.statsHub.closeAll());
   if (abandonedRunSweep) {
     const sweep = new AbandonedRunSweep(containers, app.log, abandonedRunSweep);

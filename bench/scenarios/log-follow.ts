@@ -87,9 +87,15 @@ async function waitingPrinter(context: BenchContext): Promise<string> {
   return container.id;
 }
 
-function withinTwoMinutes<T>(work: Promise<T>): Promise<T> {
+function withinTwoMinutes<T>(work: Promise<T>, side: string, lines: () => number[]): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("followers did not get every line within 2 minutes")), 120_000)));
+  const limit = new Promise<never>(
+    (_, reject) =>
+      (timer = setTimeout(() => {
+        const counts = lines();
+        reject(new Error(`${side}: followers did not get every line within 2 minutes (fewest ${Math.min(...counts)}, incomplete ${counts.filter((n) => n < burstLines).length})`));
+      }, 120_000)),
+  );
   return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }
 
@@ -206,7 +212,7 @@ async function hundredFollowers(context: BenchContext): Promise<ScenarioResult> 
       engineStreams = await metric(context.osiris.url, "osiris_engine_log_streams");
       const started = performance.now();
       await context.docker.getContainer(id).kill({ signal: "USR2" });
-      await withinTwoMinutes(Promise.all(followers.map((f) => f.done)));
+      await withinTwoMinutes(Promise.all(followers.map((f) => f.done)), "Osiris", () => followers.map((f) => f.lines()));
       const ms = performance.now() - started;
       const opened = (await metric(context.osiris.url, "osiris_engine_log_connections_total")) - connectionsBefore;
       if (opened !== 1 || engineStreams !== 1) notes.push(`Osiris opened ${opened} engine log connection(s), ${engineStreams} open during`);
@@ -227,7 +233,7 @@ async function hundredFollowers(context: BenchContext): Promise<ScenarioResult> 
       await new Promise((resolve) => setTimeout(resolve, 200));
       const started = performance.now();
       await context.docker.getContainer(id).kill({ signal: "USR2" });
-      await withinTwoMinutes(Promise.all(followers.map((f) => f.done)));
+      await withinTwoMinutes(Promise.all(followers.map((f) => f.done)), "direct", () => followers.map((f) => f.lines()));
       const ms = performance.now() - started;
       complete.direct &&= followers.every((f) => f.lines() === burstLines);
       counts.direct.push(...followers.map((f) => f.lines()));
@@ -257,4 +263,3 @@ async function hundredFollowers(context: BenchContext): Promise<ScenarioResult> 
   );
   return result;
 }
-export const __hundred = hundredFollowers; // H14-TEMP

@@ -7,6 +7,7 @@ import type { ImageReference } from "./grammar/image-reference.js";
 import { sweepAbandonedRuns } from "./operations/abandoned-run-sweep.js";
 import { listContainers, listInspected, type ListPage, type ListQuery } from "./operations/container-listing.js";
 import { inspectInScope, type EngineInScope, type Scope } from "./operations/container-lookup.js";
+import { LogHub } from "./logs/log-hub.js";
 import { containerLogs, type LogChunk, type LogQuery } from "./operations/container-logs.js";
 import { execInContainer, type ExecResult, type ExecSettings, type ExecSpec } from "./operations/exec-in-container.js";
 import { listImages, type ImageInfo } from "./operations/list-images.js";
@@ -75,6 +76,8 @@ export class Containers {
   private readonly runs: ContainerRuns;
   /** One engine stats stream per watched container, shared by every caller; /metrics reads it. */
   readonly statsHub: StatsHub;
+  /** One engine log connection per followed container, shared by every follower; /metrics reads it. */
+  readonly logHub: LogHub;
   private readonly oneShotStats: OneShotSampler;
   private readonly events: EventHub;
 
@@ -91,6 +94,7 @@ export class Containers {
     const { policy, instanceId, requestDigestKey, onContainerStarted = () => {} } = options;
     this.runs = new ContainerRuns(engine, log, { policy, instanceId, requestDigestKey, onContainerStarted }, this.plainRuns);
     this.statsHub = new StatsHub(engine);
+    this.logHub = new LogHub(engine);
     this.oneShotStats = new OneShotSampler(engine, this.statsHub);
     this.events = options.events ?? new EventHub(engine, { ...defaultEventHubOptions, scope: options.scope });
   }
@@ -133,7 +137,7 @@ export class Containers {
 
   /** The container's output; the engine connection lives exactly as long as the iterator. */
   logs(query: LogQuery, signal: AbortSignal): AsyncGenerator<LogChunk> {
-    return containerLogs(this.target, query, signal);
+    return containerLogs(this.target, this.logHub, query, signal);
   }
 
   /**

@@ -110,9 +110,19 @@ describe("Get, List, Start, Restart, Remove and Wait against a real engine", () 
     const pagedLabel = { "osiris-test.page": run.id };
     let created: string[] = [];
 
+    /** Until Osiris lists `count` containers matching `labelSelector`: made with dockerode, they reach its cache through the engine's events. */
+    async function listedSoon(target: TestServer, labelSelector: Record<string, string>, count: number, managedOnly = true): Promise<void> {
+      const client = target.client("grpc");
+      assert.ok(
+        await eventually(async () => (await client.listDockerContainers({ all: true, labelSelector, pageSize: 1000, managedOnly })).containers.length === count),
+        `Osiris lists the ${count} containers made behind its back`,
+      );
+    }
+
     before(async () => {
       created = [];
       for (let i = 0; i < 25; i++) created.push(await createManaged(run.name(`page-${String(i).padStart(2, "0")}`), pagedLabel));
+      await listedSoon(server, pagedLabel, 25);
     });
 
     it("pages through 25 containers in a stable order, across protocols, without repeats or gaps", async () => {
@@ -137,6 +147,7 @@ describe("Get, List, Start, Restart, Remove and Wait against a real engine", () 
       assert.equal(new Set(seen).size, seen.length, "no container twice");
       // The newcomer may show up on a later page when it shares the cursor's second; nothing else may.
       assert.deepEqual(seen.filter((id) => id !== late).sort(), [...created].sort());
+      await listedSoon(server, pagedLabel, 26);
       const full = await server.client("grpc").listDockerContainers({ all: true, labelSelector: pagedLabel, pageSize: 1000 });
       assert.equal(full.containers.length, 26);
       const times = full.containers.map((c) => c.createdAt!.seconds);
@@ -161,6 +172,7 @@ describe("Get, List, Start, Restart, Remove and Wait against a real engine", () 
       const client = server.client("connect-json");
       await createManaged(run.name("tier-a"), { "osiris-test.tier": "a" });
       await createManaged(run.name("tier-b"), { "osiris-test.tier": "b" });
+      await listedSoon(server, { ...run.labels, "osiris-test.tier": "" }, 2);
       const byValue = await client.listDockerContainers({ all: true, labelSelector: { ...run.labels, "osiris-test.tier": "a" } });
       assert.deepEqual(byValue.containers.map((c) => c.name), [run.name("tier-a")]);
       const byPresence = await client.listDockerContainers({ all: true, labelSelector: { ...run.labels, "osiris-test.tier": "" } });
@@ -177,6 +189,7 @@ describe("Get, List, Start, Restart, Remove and Wait against a real engine", () 
     it("hides containers made with the docker CLI unless managed_only is false on an all-scope server", async () => {
       await createUnmanaged(run.name("cli-listed"), { "osiris-test.cli": "yes" });
       const selector = { ...run.labels, "osiris-test.cli": "yes" };
+      await listedSoon(allScope, selector, 1, false);
       for (const client of [server.client("grpc"), allScope.client("grpc")]) {
         const managedOnly = await client.listDockerContainers({ all: true, labelSelector: selector });
         assert.equal(managedOnly.containers.length, 0);

@@ -258,6 +258,51 @@ describe("followers of one container's logs share one engine log stream", () => 
     }
   });
 
+  it("serves a newcomer even while the only other follower has stopped reading, and drops that one", async () => {
+    const pad = "0123456789".repeat(10);
+    // SIGUSR2: 30 MB at once; SIGHUP: one line "fresh"; SIGUSR1: exit.
+    const id = await startContainer([
+      "sh",
+      "-c",
+      `trap "exit 0" USR1; trap "echo fresh" HUP; trap "yes ${pad} | head -c 30000000" USR2; while true; do sleep 0.05; done`,
+    ]);
+    const session = http2.connect(server.url);
+    session.on("error", () => undefined);
+    try {
+      const stalled = session.request({ ":method": "POST", ":path": logsPath, "content-type": "application/grpc", te: "trailers" });
+      stalled.on("error", () => undefined);
+      const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => stalled.once("trailers", resolve));
+      stalled.pause();
+      const request = toBinary(StreamDockerContainerLogsRequestSchema, create(StreamDockerContainerLogsRequestSchema, { container: id, follow: true, tailLines: 0 }));
+      const head = Buffer.alloc(5);
+      head.writeUInt32BE(request.length, 1);
+      stalled.end(Buffer.concat([head, Buffer.from(request)]));
+      assert.ok(await eventually(async () => (await metric(server.url, "osiris_log_followers")) === 1, 30_000), "the stalled follower registered");
+      await docker.getContainer(id).kill({ signal: "USR2" });
+      // The burst is printed; the shared connection waits for its only follower, which does not read.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+
+      const controller = new AbortController();
+      let text = "";
+      const newcomer = (async () => {
+        for await (const message of clients["connect-json"].streamDockerContainerLogs({ container: id, follow: true, tailLines: 0 }, { signal: controller.signal })) {
+          text = (text + Buffer.from(message.data).toString()).slice(-100);
+          if (text.includes("fresh\n")) return true;
+        }
+        return false;
+      })();
+      assert.ok(await eventually(async () => (await metric(server.url, "osiris_log_followers")) === 2, 30_000), "the newcomer registered");
+      await docker.getContainer(id).kill({ signal: "HUP" });
+      assert.equal(await newcomer, true, "the newcomer gets the line printed after it came");
+      stalled.resume();
+      assert.equal((await trailers)["grpc-status"], String(Code.ResourceExhausted), "the stalled follower was dropped");
+      controller.abort();
+      await docker.getContainer(id).kill({ signal: "USR1" });
+    } finally {
+      session.destroy();
+    }
+  });
+
   it("shares a TTY container's raw stream too", async () => {
     const id = await startContainer(numberedLines, true);
     const followers = protocols.map((protocol) => follow(clients[protocol], { container: id, follow: true }));

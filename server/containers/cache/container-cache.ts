@@ -38,6 +38,17 @@ const changingActions = new Set(["create", "start", "restart", "die", "pause", "
  */
 const eventSettleMs = 25;
 
+/**
+ * The engine drops events for a subscriber whose queue (1,024 events) stays
+ * full for 100 ms, without a word. Its queue fills only while Osiris reads
+ * nothing: while its event loop is stalled (a long collection, a starved
+ * CPU, a stopped process). A stall that long is seen as a late timer, and
+ * treated as a gap: a relist. Without this a container removed meanwhile
+ * stayed in the cache until the next resync (minutes).
+ */
+const stallCheckMs = 25;
+const engineDropAfterMs = 100;
+
 /** Answers that came from memory, so an operation knows their State may be a moment old. */
 const servedFromMemory = new WeakSet<ContainerInspect>();
 
@@ -77,6 +88,7 @@ export class ContainerCache implements EventTap {
   /** Containers whose events are settling, with the sequence number of the last one heard. */
   private readonly settling = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
   private readonly stopped = new AbortController();
   /** Counts every change applied; never goes back. */
   version = 0;
@@ -96,10 +108,19 @@ export class ContainerCache implements EventTap {
     hub.tap(this, this.stopped.signal);
     this.timer = setInterval(() => this.requestRelist(), this.options.resyncIntervalMs);
     this.timer.unref();
+    let lastTick = performance.now();
+    this.stallTimer = setInterval(() => {
+      const now = performance.now();
+      const late = now - lastTick - stallCheckMs;
+      lastTick = now;
+      if (late >= engineDropAfterMs - stallCheckMs && this.streamOpen) this.missed();
+    }, stallCheckMs);
+    this.stallTimer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
+    clearInterval(this.stallTimer);
     this.stopped.abort();
     this.synced = false;
   }

@@ -17,12 +17,16 @@ export interface LogHubOptions {
    */
   paceBacklogBytes: number;
   /**
-   * The shared connection asks for entries from this long before it opened
-   * on, rather than for none of the past: an engine that positions its follow
-   * reader a moment after answering (20.10 does it in a goroutine) then still
-   * misses nothing. What it replays, the followers' seams drop.
+   * The shared connection asks for the last `replayEntries` entries logged
+   * since this long before it opened, rather than for none of the past: an
+   * engine that places its follow reader a moment after answering (20.10 does
+   * it in a goroutine, after the follower's history read, at worst) then
+   * still misses nothing. What it replays, the followers' seams drop. Asking
+   * with `tail` keeps that cheap: `since` alone makes the engine scan the
+   * container's whole log file.
    */
   sinceMarginMs: number;
+  replayEntries: number;
 }
 
 export const defaultLogHubOptions: LogHubOptions = {
@@ -30,6 +34,7 @@ export const defaultLogHubOptions: LogHubOptions = {
   maxBacklogBytes: 16 * 1024 * 1024,
   paceBacklogBytes: 1024 * 1024,
   sinceMarginMs: 100,
+  replayEntries: 1000,
 };
 
 /** Entries that arrived in one chunk of a shared connection; every follower gets the same object. */
@@ -58,13 +63,6 @@ interface Upstream {
   /** Set while reading waits for a follower to catch up (see paceBacklogBytes). */
   resume?: () => void;
 }
-
-/**
- * Every hub's counts, summed over the process, for /metrics: the façade may
- * wrap the engine client (a cache writing through), so app.ts cannot name the
- * hub its Containers uses. A server has one engine, hence one hub.
- */
-export const logHubTotals = { upstreamCount: 0, followerCount: 0, connections: 0 };
 
 const batchOverheadBytes = 64;
 const entryOverheadBytes = 64;
@@ -111,7 +109,6 @@ export class LogHub {
     if (!upstream) {
       const opened: Upstream = { containerId, followers: new Set(), connection: new AbortController() };
       this.upstreams.set(containerId, opened);
-      logHubTotals.upstreamCount++;
       upstream = opened;
       void this.read(opened, tty);
     }
@@ -122,6 +119,8 @@ export class LogHub {
     });
     const joined = upstream;
     this.add(joined, queue);
+    // A newcomer is behind no one: a connection paused for followers that stopped reading goes on, and drops them in time.
+    if (joined.resume) this.wake(joined);
     return {
       queue,
       pulled: () => {
@@ -135,12 +134,10 @@ export class LogHub {
 
   private add(upstream: Upstream, queue: AsyncQueue<LiveBatch>): void {
     upstream.followers.add(queue);
-    logHubTotals.followerCount++;
   }
 
   private remove(upstream: Upstream, queue: AsyncQueue<LiveBatch>): boolean {
     if (!upstream.followers.delete(queue)) return false;
-    logHubTotals.followerCount--;
     if (upstream.resume && !this.everyoneBehind(upstream)) this.wake(upstream);
     return true;
   }
@@ -161,6 +158,7 @@ export class LogHub {
   private caughtUp(upstream: Upstream): Promise<void> {
     return new Promise((resolve) => {
       const signal = upstream.connection.signal;
+      if (signal.aborted) return resolve();
       const done = () => {
         signal.removeEventListener("abort", done);
         resolve();
@@ -174,7 +172,6 @@ export class LogHub {
     upstream.connection.abort();
     if (this.upstreams.get(upstream.containerId) !== upstream) return;
     this.upstreams.delete(upstream.containerId);
-    logHubTotals.upstreamCount--;
   }
 
   /** Reads the shared connection until the output ends, the engine fails, or the last follower leaves. */
@@ -188,13 +185,12 @@ export class LogHub {
         follow: true,
         stdout: true,
         stderr: true,
-        tail: "all" as const,
+        tail: this.options.replayEntries,
         since: engineTime(Date.now() - this.options.sinceMarginMs),
         timestamps: true,
       };
       body = await engineCall(engine, operation, signal, () => engine.containerLogs(upstream.containerId, query, signal));
       this.connections++;
-      logHubTotals.connections++;
       const parser = new LogEntryParser(tty);
       for await (const chunk of body as AsyncIterable<Buffer>) {
         if (signal.aborted) return;
@@ -240,16 +236,4 @@ export class LogHub {
 /** The engine reads `since` as unix seconds with a fraction. */
 function engineTime(ms: number): string {
   return (ms / 1000).toFixed(3);
-}
-
-const hubs = new WeakMap<EngineClient, LogHub>();
-
-/** The process's hub for this engine: every Containers over the same EngineClient shares it. */
-export function logHubOf(engine: EngineClient): LogHub {
-  let hub = hubs.get(engine);
-  if (!hub) {
-    hub = new LogHub(engine);
-    hubs.set(engine, hub);
-  }
-  return hub;
 }

@@ -50,6 +50,11 @@ export class LogSeam {
     this.sinceMet = since === "";
   }
 
+  /** True once every live entry is new: the seam is passed and `since` is behind. */
+  get settled(): boolean {
+    return this.passed && this.sinceMet;
+  }
+
   /** Notes an entry of the history, in the order the engine sent them. */
   record(entry: LogEntry): void {
     this.ring[this.recorded++ % seamWindowEntries] = entry;

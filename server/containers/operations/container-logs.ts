@@ -4,7 +4,7 @@ import { engineCall, engineFailure } from "../engine/engine-call.js";
 import { LogFrameDecoder, TimestampedLineSplitter, type LogFrame, type LogStreamName } from "../engine/log-frames.js";
 import type { ContainerLogsQuery, EngineClient } from "../engine/engine-client.js";
 import { comparableEngineTime, LogEntryParser, type LogEntry } from "../logs/log-entries.js";
-import { logHubOf, type LiveBatch } from "../logs/log-hub.js";
+import type { LiveBatch, LogHub } from "../logs/log-hub.js";
 import { LogSeam } from "../logs/log-seam.js";
 import { inspectInScope, type EngineInScope } from "./container-lookup.js";
 
@@ -56,12 +56,13 @@ function* sameStreamRuns(frames: LogFrame[]): Generator<LogFrame> {
  * the caller stops reading, returns early or aborts its signal (the shared one
  * when its last follower goes).
  */
-export async function* containerLogs(target: EngineInScope, query: LogQuery, signal: AbortSignal): AsyncGenerator<LogChunk> {
+export async function* containerLogs(target: EngineInScope, hub: LogHub, query: LogQuery, signal: AbortSignal): AsyncGenerator<LogChunk> {
   const { engine } = target;
   const inspect = await inspectInScope(target, query.container, signal);
   const tty = inspect.Config.Tty;
-  if (query.follow) {
-    yield* followLogs(engine, { id: inspect.Id, tty: tty === true }, query, signal);
+  // The engine ends a follow of a container that is not running at once, after its output: a one-off read, as below.
+  if (query.follow && inspect.State.Running) {
+    yield* followLogs(engine, hub, { id: inspect.Id, tty: tty === true }, query, signal);
     return;
   }
   const operation = { kind: "logs-container", container: query.container } as const;
@@ -107,12 +108,13 @@ export async function* containerLogs(target: EngineInScope, query: LogQuery, sig
 
 async function* followLogs(
   engine: EngineClient,
+  hub: LogHub,
   container: { id: string; tty: boolean },
   query: LogQuery,
   signal: AbortSignal,
 ): AsyncGenerator<LogChunk> {
   // Joined before the history is asked for: every entry is then in one or the other (see LogSeam).
-  const live = logHubOf(engine).join(container.id, container.tty);
+  const live = hub.join(container.id, container.tty);
   try {
     const seam = new LogSeam(query.since === undefined ? "" : comparableEngineTime(query.since));
     // No history wanted: the last entry still marks where the live part starts, and is not shown.
@@ -126,7 +128,7 @@ async function* followLogs(
       since: markerOnly ? undefined : query.since,
       timestamps: true,
     };
-    for await (const entries of logEntries(engine, container, history, signal)) {
+    for await (const entries of logEntries(engine, container, query.container, history, signal)) {
       for (const entry of entries) seam.record(entry);
       if (!markerOnly) yield* present(entries, query);
     }
@@ -135,6 +137,10 @@ async function* followLogs(
       if (next.done) return;
       live.pulled();
       const batch = next.value;
+      if (seam.settled) {
+        yield* presentShared(batch, query);
+        continue;
+      }
       const admitted = batch.entries.filter((entry) => seam.admits(entry));
       yield* admitted.length === batch.entries.length ? presentShared(batch, query) : present(admitted, query);
     }
@@ -147,10 +153,12 @@ async function* followLogs(
 async function* logEntries(
   engine: EngineClient,
   container: { id: string; tty: boolean },
+  reference: string,
   query: ContainerLogsQuery,
   signal: AbortSignal,
 ): AsyncGenerator<LogEntry[]> {
-  const operation = { kind: "logs-container", container: container.id } as const;
+  // Errors name the container as the caller did.
+  const operation = { kind: "logs-container", container: reference } as const;
   const connection = new AbortController();
   const abort = AbortSignal.any([signal, connection.signal]);
   const body: Readable = await engineCall(engine, operation, signal, () => engine.containerLogs(container.id, query, abort));

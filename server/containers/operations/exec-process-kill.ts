@@ -7,12 +7,14 @@
 // namespace, which Osiris may not share (Osiris in a container, or a remote
 // engine), and a pid can be reused. So two ways, tried in order:
 //
-// 1. On the engine's host, in its PID namespace: /proc/<pid>/cgroup names
-//    the container's id only if that pid is this container's process (not a
-//    reused pid, not a process of Osiris's own namespace that happens to have
-//    the number). Then the process, its descendants and the container's
-//    processes carrying its marker (see 2) are stopped, collected again
-//    (forks that raced the stop), and killed. Needs nothing from the image,
+// 1. On the engine's host, in its PID namespace: when /proc/<pid>/cgroup
+//    names the container's id and /proc/<pid>/environ holds the exec's marker
+//    (see 2), the pid is this exec's process, not a reused pid nor a process
+//    of Osiris's own namespace that happens to have the number. Then the
+//    process, its descendants and the container's processes carrying its
+//    marker are stopped, collected again (forks that raced the stop), checked
+//    again (a pid that ended before its SIGSTOP and went to a process outside
+//    the container is let go on), and killed. Needs nothing from the image,
 //    and costs no engine call.
 // 2. Anywhere else, or without permission to signal (Osiris not root): a
 //    second exec, as root in the container, kills every process whose
@@ -88,18 +90,40 @@ export async function settled(engine: EngineClient, execId: string, signal: Abor
 
 /** The first way; false when the pid is not visibly this container's process here, or Osiris may not signal it. */
 async function killOnHost(pid: number, { containerId, marker }: ExecProcess): Promise<boolean> {
-  if (pid <= 0 || !(await inContainer(pid, containerId))) return false;
+  // The container's id in its cgroup is not enough: the exec may have ended
+  // and its pid gone to another of the container's processes, or Osiris may
+  // see another PID namespace where the number is someone else. Its marker
+  // says it is this exec's process.
+  if (pid <= 0 || !(await inContainer(pid, containerId)) || !(await carriesMarker(pid, marker))) return false;
   try {
     // Stopped first, so no process of the group forks between the collection and the kill.
-    const group = await execProcesses(pid, containerId, marker);
-    for (const member of group) signalProcess(member, "SIGSTOP");
-    for (const member of await execProcesses(pid, containerId, marker)) group.add(member);
-    for (const member of group) signalProcess(member, "SIGKILL");
+    const stopped = new Set<number>();
+    const stop = async (members: Set<number>) => {
+      for (const member of members) {
+        if (!stopped.has(member) && (await inContainer(member, containerId))) {
+          signalProcess(member, "SIGSTOP");
+          stopped.add(member);
+        }
+      }
+    };
+    await stop(await execProcesses(pid, containerId, marker));
+    await stop(await execProcesses(pid, containerId, marker));
+    // A stopped process cannot end, so its pid cannot be reused between this check and the kill;
+    // one that ended before its SIGSTOP and whose pid went to a process outside the container is let go.
+    for (const member of stopped) {
+      if (await inContainer(member, containerId)) signalProcess(member, "SIGKILL");
+      else signalProcess(member, "SIGCONT");
+    }
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EPERM") return false;
     throw error;
   }
+}
+
+async function carriesMarker(pid: number, marker: string): Promise<boolean> {
+  const environment = await readFile(`/proc/${pid}/environ`, "latin1").catch(() => "");
+  return environment.split("\0").includes(`${execMarkerVariable}=${marker}`);
 }
 
 /** Signals one process; one that ended meanwhile is no failure. */
@@ -134,8 +158,7 @@ async function execProcesses(root: number, containerId: string, marker: string):
     // The command name may hold spaces and parentheses: the fields that follow start after the last ")".
     const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
     if (Number.isInteger(parent)) children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
-    const environment = await readFile(`/proc/${entry}/environ`, "latin1").catch(() => "");
-    if (environment.split("\0").includes(`${execMarkerVariable}=${marker}`)) group.add(Number(entry));
+    if (await carriesMarker(Number(entry), marker)) group.add(Number(entry));
   }
   const pending = [...group];
   while (pending.length > 0) {
