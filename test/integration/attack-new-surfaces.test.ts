@@ -477,6 +477,35 @@ describe("stats streams whose clients stop reading and vanish", () => {
     const resident = residentMegabytes(pid);
     assert.ok(resident <= residentAfterFirstRound + 40, `resident ${resident} MB after round 2, ${residentAfterFirstRound} MB after round 1`);
   });
+
+  it("holds a bounded number of engine connections under a flood of 600 concurrent one_shot calls", async () => {
+    const pid = server.child.pid!;
+    const { createClient } = await import("@connectrpc/connect");
+    const { createGrpcTransport } = await import("@connectrpc/connect-node");
+    const { DockerService } = await import("../../gen/osiris/docker/v1/docker_management_pb.js");
+    const client = createClient(DockerService, createGrpcTransport({ baseUrl: server.url }));
+    let most = 0;
+    let flooding = true;
+    const sampler = (async () => {
+      while (flooding) {
+        most = Math.max(most, engineConnectionsOf(pid));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    const calls = Array.from({ length: 600 }, async (_, i) => {
+      let samples = 0;
+      for await (const message of client.streamDockerContainerStats({ containers: [watched[i % watched.length]!], oneShot: true }, asViewer)) {
+        if (message.update.case === "stats") samples++;
+      }
+      return samples;
+    });
+    const answered = await Promise.all(calls);
+    flooding = false;
+    await sampler;
+    assert.ok(answered.every((samples) => samples === 1), "every call got its one sample");
+    // One kept-warm stream per container, plus the few reads in flight and the event subscription.
+    assert.ok(most <= 3 * watched.length + 8, `at most ${most} engine connections during the flood`);
+  });
 });
 
 describe("the container cache while the engine is frozen (SIGSTOP, a throwaway dockerd)", () => {

@@ -42,12 +42,17 @@ const eventSettleMs = 25;
  * The engine drops events for a subscriber whose queue (1,024 events) stays
  * full for 100 ms, without a word. Its queue fills only while Osiris reads
  * nothing: while its event loop is stalled (a long collection, a starved
- * CPU, a stopped process). A stall that long is seen as a late timer, and
- * treated as a gap: a relist. Without this a container removed meanwhile
- * stayed in the cache until the next resync (minutes).
+ * CPU, a stopped process), seen as a late timer. Then everything the engine
+ * queued arrives at once; only a burst near the queue's size can hide a
+ * drop, and that is treated as a gap: a relist. (Relisting after every stall
+ * would relist over and over on a loaded machine.) Without this a container
+ * removed meanwhile stayed in the cache until the next resync (minutes).
  */
 const stallCheckMs = 25;
 const engineDropAfterMs = 100;
+/** Events read in the second after a stall that mean the engine's queue may have overflowed: half of it, for margin. */
+const burstAfterStall = 512;
+const burstWindowMs = 1000;
 
 /** Answers that came from memory, so an operation knows their State may be a moment old. */
 const servedFromMemory = new WeakSet<ContainerInspect>();
@@ -89,6 +94,10 @@ export class ContainerCache implements EventTap {
   private readonly settling = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
+  /** Container events read from the hub, ever; see burstAfterStall. */
+  private eventsRead = 0;
+  /** After a stall: the events read before it, and until when a burst counts. */
+  private burst: { from: number; until: number } | undefined;
   private readonly stopped = new AbortController();
   /** Counts every change applied; never goes back. */
   version = 0;
@@ -109,13 +118,30 @@ export class ContainerCache implements EventTap {
     this.timer = setInterval(() => this.requestRelist(), this.options.resyncIntervalMs);
     this.timer.unref();
     let lastTick = performance.now();
+    let eventsAtLastTick = 0;
     this.stallTimer = setInterval(() => {
       const now = performance.now();
-      const late = now - lastTick - stallCheckMs;
+      if (now - lastTick >= engineDropAfterMs) {
+        // Counted from before the stall: the burst may have been read before this timer ran.
+        if (this.burst === undefined) this.burst = { from: eventsAtLastTick, until: 0 };
+        this.burst.until = now + burstWindowMs;
+        this.checkBurst();
+      }
       lastTick = now;
-      if (late >= engineDropAfterMs - stallCheckMs && this.streamOpen) this.missed();
+      eventsAtLastTick = this.eventsRead;
     }, stallCheckMs);
     this.stallTimer.unref();
+  }
+
+  private checkBurst(): void {
+    if (this.burst === undefined) return;
+    if (performance.now() > this.burst.until) {
+      this.burst = undefined;
+      return;
+    }
+    if (this.eventsRead - this.burst.from < burstAfterStall) return;
+    this.burst = undefined;
+    if (this.streamOpen) this.missed();
   }
 
   stop(): void {
@@ -225,6 +251,8 @@ export class ContainerCache implements EventTap {
   }
 
   changed(containerId: string, action: string): void {
+    this.eventsRead++;
+    if (this.burst !== undefined) this.checkBurst();
     if (action === "destroy") return this.forget(containerId, this.nextSequence());
     if (!changingActions.has(action) && !action.startsWith("health_status")) return;
     const heardAt = this.nextSequence();
