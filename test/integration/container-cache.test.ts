@@ -152,6 +152,47 @@ describe("the container cache across a dockerd restart (on a throwaway dockerd)"
     assert.ok(inspected <= 2, `${inspected} inspects`);
   });
 
+  it("lists 1,000 containers in pages over the three protocols, from memory, as the engine holds them", async () => {
+    const labels = { ...managed(), "osiris-test.thousand": "yes" };
+    const made: string[] = [];
+    for (let i = 0; i < 1000; i += 20) {
+      const batch = await Promise.all(
+        Array.from({ length: 20 }, (_, j) => throwaway.createContainer({ name: run.name(`k-${i + j}`), Image: testImage, Cmd: ["true"], Labels: labels })),
+      );
+      made.push(...batch.map((container) => container.id));
+    }
+    const selector = { "osiris-test.thousand": "yes" };
+    const client = server.client("grpc");
+    assert.ok(
+      await eventually(async () => (await client.listDockerContainers({ all: true, labelSelector: selector, pageSize: 1000 })).containers.length === 1000, 60_000),
+      "all 1,000 are in the cache",
+    );
+    const lists = await engineCalls(server, "GET /containers/json");
+    const inspects = await engineCalls(server, "GET /containers/{id}/json");
+    const seen: string[] = [];
+    let token = "";
+    let pages = 0;
+    do {
+      const page = await server.client(protocols[pages % 3]!).listDockerContainers({ all: true, labelSelector: selector, pageSize: 100, pageToken: token });
+      seen.push(...page.containers.map((c) => c.id));
+      assert.ok(page.containers.every((c) => c.state === ContainerState.CREATED));
+      token = page.nextPageToken;
+      pages++;
+    } while (token !== "" && pages < 20);
+    assert.equal(pages, 10);
+    assert.equal(new Set(seen).size, 1000, "no container twice");
+    assert.deepEqual([...seen].sort(), [...made].sort(), "exactly the engine's");
+    assert.equal(await engineCalls(server, "GET /containers/json"), lists, "no engine list");
+    assert.equal(await engineCalls(server, "GET /containers/{id}/json"), inspects, "no engine inspect");
+    const engineOrder = (await throwaway.listContainers({ all: true, filters: { label: ["osiris-test.thousand=yes"] } }))
+      .sort((a, b) => b.Created - a.Created || (a.Id < b.Id ? -1 : 1))
+      .map((c) => c.Id);
+    assert.deepEqual(seen, engineOrder, "newest first, then by id, as the engine path orders them");
+    for (let i = 0; i < made.length; i += 20) {
+      await Promise.all(made.slice(i, i + 20).map((id) => throwaway.getContainer(id).remove({ force: true })));
+    }
+  });
+
   it("relists after the engine comes back: what was made meanwhile appears, what was removed disappears", async () => {
     const kept = await throwaway.createContainer({ name: run.name("kept"), Image: testImage, Cmd: ["true"], Labels: managed() });
     const doomed = await throwaway.createContainer({ name: run.name("doomed"), Image: testImage, Cmd: ["true"], Labels: managed() });
@@ -159,6 +200,8 @@ describe("the container cache across a dockerd restart (on a throwaway dockerd)"
     const relists = sample(await metrics(server), "osiris_container_cache_relists_total");
 
     await engine.stop();
+    // A dying dockerd may hold its event stream open a moment after it stops answering; the ping notices within about 2 s.
+    assert.ok(await eventually(async () => sample(await metrics(server), "osiris_container_cache_serving") === 0, 5000), "the cache stops serving");
     assert.equal(
       ConnectError.from(await server.client("grpc").getDockerContainer({ container: run.name("kept") }).catch((error: unknown) => error)).code,
       Code.Unavailable,

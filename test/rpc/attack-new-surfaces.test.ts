@@ -86,3 +86,61 @@ describe("which containers reach the host (exec, Start and Restart refuse them)"
     assert.equal(hostAccessOf(cachedInspect(inspect)), hostAccessOf(inspect));
   });
 });
+
+describe("the container cache after Osiris stalls (the engine drops events for a reader 100 ms behind)", () => {
+  /** A cache over an engine with no containers, fed by hand as the event hub would feed it. */
+  async function cacheWithCountedRelists() {
+    const { ContainerCache } = await import("../../server/containers/cache/container-cache.js");
+    let lists = 0;
+    const engine = {
+      endpoint: "unix:///fake.sock",
+      listContainers: async () => {
+        lists++;
+        return [];
+      },
+    } as unknown as EngineClient;
+    const cache = new ContainerCache(engine, { scope: "managed", resyncIntervalMs: 3_600_000, engineReachable: () => true });
+    cache.start({ tap: () => undefined } as never);
+    cache.connected();
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 120));
+    await settle();
+    return { cache, lists: () => lists, settle };
+  }
+
+  /** Blocks the event loop, as a long collection or a starved CPU does. */
+  function stall(ms: number): void {
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      // Busy on purpose.
+    }
+  }
+
+  it("relists when a stall is followed by a burst of events near the engine's queue size", async () => {
+    const { cache, lists, settle } = await cacheWithCountedRelists();
+    try {
+      assert.equal(lists(), 1);
+      stall(200);
+      // What the engine queued meanwhile, read before the stall is noticed.
+      for (let i = 0; i < 600; i++) cache.changed("a".repeat(64), "exec_create");
+      await settle();
+      assert.equal(lists(), 2);
+    } finally {
+      cache.stop();
+    }
+  });
+
+  it("does not relist after a stall without such a burst, or a burst without a stall", async () => {
+    const { cache, lists, settle } = await cacheWithCountedRelists();
+    try {
+      stall(200);
+      for (let i = 0; i < 50; i++) cache.changed("a".repeat(64), "exec_create");
+      // Past the second after the stall in which a burst counts.
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      for (let i = 0; i < 600; i++) cache.changed("b".repeat(64), "exec_create");
+      await settle();
+      assert.equal(lists(), 1);
+    } finally {
+      cache.stop();
+    }
+  });
+});
