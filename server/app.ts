@@ -179,7 +179,7 @@ export async function buildApp(
   });
   const frontDoor = createFrontDoor(config.rateLimit, config.tokens, app.log);
   await app.register(fastifyConnectPlugin, {
-    routes: routes({ containers, events, monitor, shutdown: shutdown.signal }),
+    routes: routes({ containers, events, monitor, shutdown: shutdown.signal, authenticationRequired: config.tokens !== undefined }),
     // Outermost first: audit sees the final code of every call, including refusals;
     // callers without valid credentials are rate-limited before anything else reads their call.
     interceptors: [

@@ -17,8 +17,11 @@ import {
   StartDockerContainerResponseSchema,
   StopDockerContainerResponseSchema,
   WaitDockerContainerResponseSchema,
+  WhoAmIResponseSchema,
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
+import { principalKey } from "../security/access-control.js";
 import { containerMessage } from "./container-message.js";
+import { roles } from "./enums.js";
 import { imageMessage } from "./image-message.js";
 import { eventPresenter, logMessage } from "./stream-messages.js";
 import { statsMessages } from "./stats-stream.js";
@@ -42,6 +45,8 @@ export interface DockerServiceDependencies {
   events: EventHub;
   /** Fires when the server starts closing, with the UNAVAILABLE error open streams end with. */
   shutdown: AbortSignal;
+  /** Whether every caller must bring credentials (tokens are configured); WhoAmI reports it. */
+  authenticationRequired: boolean;
 }
 
 /** Translates between the wire and the container layer; errors are mapped by the router's interceptor. */
@@ -49,6 +54,7 @@ export function dockerServiceHandlers({
   containers,
   events,
   shutdown,
+  authenticationRequired,
 }: DockerServiceDependencies): ServiceImpl<typeof DockerService> {
   // Streams end with the call or with the server, whichever comes first; the
   // shutdown signal's reason is the UNAVAILABLE the client then gets.
@@ -137,6 +143,16 @@ export function dockerServiceHandlers({
     async listDockerImages(_request, context) {
       const images = await containers.listImages(context.signal);
       return create(ListDockerImagesResponseSchema, { images: images.map(imageMessage) });
+    },
+
+    whoAmI(_request, context) {
+      const principal = context.values.get(principalKey);
+      // No principal past access control: authentication is off, and everyone may do everything.
+      return create(WhoAmIResponseSchema, {
+        principal: principal?.name ?? "",
+        role: roles.toProto(principal?.role ?? "operator"),
+        authenticationRequired,
+      });
     },
 
     async removeDockerImage(request, context) {

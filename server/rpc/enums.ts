@@ -4,6 +4,7 @@ import type { ContainerStateName, HealthState } from "../containers/container-in
 import type { LogChunk, ReadConsistency as DomainReadConsistency, WaitCondition as DomainWaitCondition } from "../containers/containers.js";
 import type { ContainerEventType } from "../containers/events/container-events.js";
 import type { LeaveReason } from "../containers/stats/stats-watcher.js";
+import type { Role as DomainRole } from "../security/tokens.js";
 import type { MountSpec, PullPolicy as DomainPullPolicy, RestartPolicySpec, TransportProtocol } from "../containers/run-spec.js";
 import {
   ContainerState,
@@ -24,6 +25,8 @@ import {
   ReadConsistencySchema,
   RestartPolicyMode,
   RestartPolicyModeSchema,
+  Role,
+  RoleSchema,
   StatsLeaveReason,
   StatsLeaveReasonSchema,
   WaitCondition,
@@ -165,3 +168,9 @@ export const statsLeaveReasons = enumMapping(StatsLeaveReasonSchema, {
   [StatsLeaveReason.STOPPED]: "stopped",
   [StatsLeaveReason.REMOVED]: "removed",
 }) satisfies EnumMapping<StatsLeaveReason, LeaveReason>;
+
+export const roles = enumMapping(RoleSchema, {
+  [Role.UNSPECIFIED]: undefined,
+  [Role.VIEWER]: "viewer",
+  [Role.OPERATOR]: "operator",
+}) satisfies EnumMapping<Role, DomainRole>;

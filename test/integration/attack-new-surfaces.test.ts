@@ -240,6 +240,26 @@ describe("the exec kill path kills only the exec's own processes", () => {
     assert.ok(await eventually(async () => (await readProcState(initPid)) !== "T", 2000), "nor left stopped");
     assert.equal(warnings.length, 1);
   });
+
+  it("leaves a host process alone even when it carries the exec's marker (a pid outside the container's cgroup)", async () => {
+    const { spawn } = await import("node:child_process");
+    const marker = randomUUID();
+    const hostProcess = spawn("sleep", ["30"], { env: { ...process.env, OSIRIS_EXEC_ID: marker }, stdio: "ignore" });
+    try {
+      const engine = {
+        inspectExec: async () => ({ Running: true, Pid: hostProcess.pid, ExitCode: null }),
+        createExec: async () => {
+          throw new Error("no second way in this test");
+        },
+      } as unknown as EngineClient;
+      await killExecProcess(engine, { containerId: container, execId: "x", marker }, { warn: () => undefined } as never);
+      assert.equal(hostProcess.exitCode, null);
+      assert.equal(hostProcess.signalCode, null);
+      assert.notEqual(await readProcState(hostProcess.pid!), "T", "not left stopped");
+    } finally {
+      hostProcess.kill("SIGKILL");
+    }
+  });
 });
 
 async function readProcState(pid: number): Promise<string> {
@@ -344,6 +364,19 @@ describe("the container cache against an outsider in the managed scope", () => {
     for (const error of absent) assert.equal(error.code, Code.NotFound);
     const { containers } = await client.listDockerContainers({ all: true }, asViewer);
     assert.ok(!containers.some((container) => container.id === unmanaged));
+  });
+
+  it("forgets every old name of a container renamed over and over", async () => {
+    const client = server.client("grpc");
+    const renamed = await made(run, "renamed-0", {}, true);
+    for (let i = 1; i <= 30; i++) await docker.getContainer(renamed).rename({ name: run.name(`renamed-${i}`) });
+    assert.ok(
+      await eventually(async () => (await client.getDockerContainer({ container: run.name("renamed-30") }, asViewer).then(() => true, () => false)), 10_000),
+    );
+    for (const old of [0, 1, 15, 29]) {
+      const error = await rpcError(client.getDockerContainer({ container: run.name(`renamed-${old}`) }, asViewer));
+      assert.equal(error.code, Code.NotFound, `renamed-${old}`);
+    }
   });
 
   it("does not grow with Gets of random ids (bounded memory of removals)", async () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { Code, createClient } from "@connectrpc/connect";
+import { Role } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
@@ -67,6 +68,16 @@ describe("authentication and roles, with OSIRIS_TOKENS set", () => {
     assert.equal(server.engine.inspect("web")?.State.Running, true);
   });
 
+  for (const protocol of protocols) {
+    it(`tells each caller through WhoAmI its principal and role, and refuses one without a token (${protocol})`, async () => {
+      const viewer = await server.clientWithToken(protocol, viewerToken).whoAmI({});
+      assert.deepEqual([viewer.principal, viewer.role, viewer.authenticationRequired], ["dashboard", Role.VIEWER, true]);
+      const operator = await server.clientWithToken(protocol, operatorToken).whoAmI({});
+      assert.deepEqual([operator.principal, operator.role], ["ci-operator", Role.OPERATOR]);
+      assert.equal((await rpcError(server.client(protocol).whoAmI({}))).code, Code.Unauthenticated);
+    });
+  }
+
   it("lets a viewer Get, List, Wait, read Logs and Watch events", async () => {
     const viewer = server.clientWithToken("connect-json", viewerToken);
     assert.equal((await viewer.getDockerContainer({ container: "web" })).container?.id, containerId);
@@ -118,5 +129,10 @@ describe("without tokens (a loopback listener)", () => {
   it("serves callers that send no token, and ignores one that is sent", async () => {
     assert.deepEqual((await server.client("grpc").listDockerContainers({})).containers, []);
     assert.deepEqual((await server.clientWithToken("grpc", "anything-at-all-123").listDockerContainers({})).containers, []);
+  });
+
+  it("tells every caller through WhoAmI that it may do everything, and that no credentials are needed", async () => {
+    const answer = await server.client("connect-json").whoAmI({});
+    assert.deepEqual([answer.principal, answer.role, answer.authenticationRequired], ["", Role.OPERATOR, false]);
   });
 });

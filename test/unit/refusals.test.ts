@@ -43,7 +43,7 @@ describe("refusals", () => {
 });
 
 describe("which RPCs a viewer may call", () => {
-  it("is exactly the RPCs the proto marks NO_SIDE_EFFECTS: Get, List, Wait, logs, stats, events and the image list", () => {
+  it("is exactly the RPCs the proto marks NO_SIDE_EFFECTS: Get, List, Wait, logs, stats, events, the image list and WhoAmI", () => {
     const readOnly = DockerService.methods
       .filter((method) => !isMutating({ service: DockerService, method }))
       .map((method) => method.name)
@@ -56,6 +56,7 @@ describe("which RPCs a viewer may call", () => {
       "StreamDockerContainerStats",
       "WaitDockerContainer",
       "WatchDockerEvents",
+      "WhoAmI",
     ]);
   });
 });

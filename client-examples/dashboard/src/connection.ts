@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
-import { DockerService } from "../../../gen/osiris/docker/v1/docker_management_pb.js";
+import { DockerService, Role as ProtoRole } from "../../../gen/osiris/docker/v1/docker_management_pb.js";
 
 export type OsirisClient = Client<typeof DockerService>;
 export type Role = "unknown" | "viewer" | "operator";
@@ -37,20 +37,12 @@ export function connect(onUnauthenticated: () => void): OsirisClient {
   return createClient(DockerService, createGrpcWebTransport({ baseUrl: location.origin, interceptors: [credentials(onUnauthenticated)] }));
 }
 
-/**
- * Finds out whether the caller may change things, without changing anything:
- * a Stop naming no container is refused by access control (PERMISSION_DENIED)
- * before validation when the caller is a viewer, and by validation
- * (INVALID_ARGUMENT) when it is an operator. Osiris has no who-am-I call.
- */
+/** What the caller may do, as the server says (WhoAmI); "unknown" when it cannot be asked. */
 export async function probeRole(client: OsirisClient): Promise<Role> {
   try {
-    await client.stopDockerContainer({ container: "" });
-    return "operator";
-  } catch (error) {
-    const code = ConnectError.from(error).code;
-    if (code === Code.PermissionDenied) return "viewer";
-    if (code === Code.InvalidArgument) return "operator";
+    const { role } = await client.whoAmI({});
+    return role === ProtoRole.OPERATOR ? "operator" : role === ProtoRole.VIEWER ? "viewer" : "unknown";
+  } catch {
     return "unknown";
   }
 }
