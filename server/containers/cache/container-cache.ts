@@ -4,7 +4,7 @@ import { engineCall } from "../engine/engine-call.js";
 import { ContainerNotFoundError } from "../errors.js";
 import type { EventHub, EventTap } from "../events/event-hub.js";
 import { managedLabel } from "../grammar/labels.js";
-import type { Scope } from "../operations/container-lookup.js";
+import type { Scope } from "../scope.js";
 import { cachedInspect } from "./cached-inspect.js";
 
 export interface ContainerCacheOptions {

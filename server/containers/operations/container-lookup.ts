@@ -3,9 +3,9 @@ import { engineCall } from "../engine/engine-call.js";
 import type { ContainerInspect, ContainerSummary, EngineClient } from "../engine/engine-client.js";
 import { AmbiguousContainerReferenceError, ContainerNotFoundError } from "../errors.js";
 import { managedLabel } from "../grammar/labels.js";
+import type { Scope } from "../scope.js";
 
-/** "managed": only containers labelled io.osiris.managed=true exist for callers (OSIRIS_SCOPE). */
-export type Scope = "managed" | "all";
+export type { Scope } from "../scope.js";
 
 /** The engine, and which of its containers callers may see. */
 export interface EngineInScope {
