@@ -76,6 +76,16 @@ describe("request validation: INVALID_ARGUMENT with a BadRequest naming every ba
     assertEngineUntouched();
   });
 
+  it("names a Run's user longer than any Linux name, and a working dir with a NUL, as Exec does", async () => {
+    const error = await rpcError(
+      server.client("grpc").runDockerContainer({ image: "osiris-test/busybox:latest", user: "u".repeat(10_000), workingDir: "/tmp/\0x" }),
+    );
+    assert.equal(error.code, Code.InvalidArgument);
+    assert.deepEqual(badRequestFields(error), ["user", "working_dir"]);
+    assert.ok(error.rawMessage.length < 2000, "the user is not echoed back");
+    assertEngineUntouched();
+  });
+
   it("names a Stop's container, timeout and signal", async () => {
     const error = await rpcError(server.client("grpc").stopDockerContainer({ container: "", timeoutSeconds: 3601, signal: "NOPE" }));
     assert.equal(error.code, Code.InvalidArgument);

@@ -3,11 +3,8 @@ import { execOutputHardMaxBytes, execStdinMaxBytes } from "../../containers/oper
 import { execMarkerVariable } from "../../containers/operations/exec-process-kill.js";
 import type { ExecDockerContainerRequest } from "../../../gen/osiris/docker/v1/docker_management_pb.js";
 import { checkedContainerReference } from "./container-reference.js";
-import { checkEnv, checkStrings, userPattern } from "./run-request.js";
+import { checkEnv, checkStrings, checkUser, checkWorkingDir } from "./run-request.js";
 import { Violations } from "./violations.js";
-
-/** Far above any user or group name Linux accepts (32 characters each); the engine would echo a longer one back in full. */
-const execUserMaxLength = 256;
 
 /** An exec request as the container service takes it; env, user and working_dir follow Run's rules. */
 export function execSpecFromRequest(request: ExecDockerContainerRequest): ExecSpec {
@@ -19,14 +16,8 @@ export function execSpecFromRequest(request: ExecDockerContainerRequest): ExecSp
   if (Object.hasOwn(request.env, execMarkerVariable)) {
     violations.add(`env[${JSON.stringify(execMarkerVariable)}]`, "is reserved: Osiris sets it to find the process when it must kill it");
   }
-  if (request.user.length > execUserMaxLength) {
-    violations.add("user", `has ${request.user.length} characters; at most ${execUserMaxLength} (name, uid, name:group or uid:gid)`);
-  } else if (request.user !== "" && !userPattern.test(request.user)) {
-    violations.add("user", "must be name, uid, name:group or uid:gid");
-  }
-  if (request.workingDir !== "" && (!request.workingDir.startsWith("/") || request.workingDir.includes("\0"))) {
-    violations.add("working_dir", "must be an absolute path");
-  }
+  checkUser(request.user, violations);
+  checkWorkingDir(request.workingDir, violations);
   if (request.stdin.length > execStdinMaxBytes) {
     violations.add("stdin", `has ${request.stdin.length} bytes; at most ${execStdinMaxBytes} (1 MiB)`);
   }

@@ -20,7 +20,26 @@ const minMemoryBytes = 6 * 1024 * 1024;
 const minCpuMillicores = 10;
 const minNanoCpus = 10_000_000;
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
-export const userPattern = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(?::[A-Za-z0-9_.][A-Za-z0-9_.-]*)?$/;
+const userPattern = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(?::[A-Za-z0-9_.][A-Za-z0-9_.-]*)?$/;
+
+/** Far above any user or group name Linux accepts (32 characters each); the engine would echo a longer one back in full. */
+const userMaxLength = 256;
+
+/** The `user` of a Run or an Exec: empty (the image's), or name, uid, name:group or uid:gid. */
+export function checkUser(user: string, violations: Violations): void {
+  if (user.length > userMaxLength) {
+    violations.add("user", `has ${user.length} characters; at most ${userMaxLength} (name, uid, name:group or uid:gid)`);
+  } else if (user !== "" && !userPattern.test(user)) {
+    violations.add("user", "must be name, uid, name:group or uid:gid");
+  }
+}
+
+/** The `working_dir` of a Run or an Exec: empty (the image's), or an absolute path. */
+export function checkWorkingDir(workingDir: string, violations: Violations): void {
+  if (workingDir !== "" && (!workingDir.startsWith("/") || workingDir.includes("\0"))) {
+    violations.add("working_dir", "must be an absolute path");
+  }
+}
 
 /**
  * Bounds on the repeated fields, each far above what a real container needs
@@ -59,12 +78,8 @@ export function runSpecFromRequest(request: RunDockerContainerRequest): RunSpec 
   const mounts = withinCount("mounts", request.mounts, runRequestBounds.mounts, violations)
     ? mountSpecs(request.mounts, violations)
     : [];
-  if (request.workingDir !== "" && !request.workingDir.startsWith("/")) {
-    violations.add("working_dir", "must be an absolute path");
-  }
-  if (request.user !== "" && !userPattern.test(request.user)) {
-    violations.add("user", "must be name, uid, name:group or uid:gid");
-  }
+  checkWorkingDir(request.workingDir, violations);
+  checkUser(request.user, violations);
   if (request.requestId !== "" && !requestIdPattern.test(request.requestId)) {
     violations.add("request_id", "must be 1 to 128 characters of [A-Za-z0-9._:-]");
   }
