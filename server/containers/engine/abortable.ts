@@ -26,3 +26,34 @@ export function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> 
     );
   });
 }
+
+/** Settles a promise that waits for a producer: resolve and reject drop the abort listener. */
+export interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * A promise a producer settles through the Waiter handed to `park`, or that
+ * rejects with the abort reason when `signal` fires first (then `unpark`
+ * runs, so the producer forgets the waiter). The wait of a queue's reader.
+ */
+export function waitUnlessAborted<T>(signal: AbortSignal, park: (waiter: Waiter<T>) => void, unpark: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      unpark();
+      reject(abortReason(signal));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    park({
+      resolve: (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      reject: (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    });
+  });
+}

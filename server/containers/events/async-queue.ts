@@ -1,4 +1,4 @@
-import { abortReason } from "../engine/abortable.js";
+import { abortReason, waitUnlessAborted } from "../engine/abortable.js";
 
 export interface BacklogLimits<T> {
   /** Values the backlog may hold; unbounded when unset. */
@@ -89,23 +89,11 @@ export class AsyncQueue<T> {
       return Promise.resolve({ value, done: false });
     }
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        this.waiter = undefined;
-        reject(abortReason(signal));
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.waiter = {
-        resolve: (value) => {
-          signal.removeEventListener("abort", onAbort);
-          resolve(value);
-        },
-        reject: (error) => {
-          signal.removeEventListener("abort", onAbort);
-          reject(error);
-        },
-      };
-    });
+    return waitUnlessAborted<IteratorResult<T>>(
+      signal,
+      (waiter) => (this.waiter = waiter),
+      () => (this.waiter = undefined),
+    );
   }
 
   async *drain(signal: AbortSignal): AsyncGenerator<T> {

@@ -1,4 +1,4 @@
-import { abortReason } from "../engine/abortable.js";
+import { abortReason, waitUnlessAborted } from "../engine/abortable.js";
 import type { StatsFigures } from "./stats-figures.js";
 
 export type LeaveReason = "stopped" | "removed";
@@ -105,23 +105,11 @@ export class StatsWatcher {
     const first = this.takeUnread();
     if (first) return Promise.resolve({ done: false, value: first });
     if (this.closed || this.isDone()) return Promise.resolve({ done: true, value: undefined });
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        this.waiter = undefined;
-        reject(abortReason(signal));
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.waiter = {
-        resolve: (result) => {
-          signal.removeEventListener("abort", onAbort);
-          resolve(result);
-        },
-        reject: (error) => {
-          signal.removeEventListener("abort", onAbort);
-          reject(error);
-        },
-      };
-    });
+    return waitUnlessAborted<IteratorResult<StatsUpdate>>(
+      signal,
+      (waiter) => (this.waiter = waiter),
+      () => (this.waiter = undefined),
+    );
   }
 
   private deliver(update: StatsUpdate): void {
