@@ -449,7 +449,7 @@ async function metricSum(server: ServerProcess, name: string): Promise<number> {
 
 describe("stats streams whose clients stop reading and vanish", () => {
   const run = newTestRun();
-  const perRound = 500;
+  const perRound = 250;
   let server: ServerProcess;
   const watched: string[] = [];
 
@@ -477,9 +477,10 @@ describe("stats streams whose clients stop reading and vanish", () => {
     await new Promise((resolve) => setTimeout(resolve, 6000));
     const descriptorsAtStart = openFiles(pid);
     const engineAtStart = engineConnectionsOf(pid);
-    let residentAfterFirstRound = 0;
+    let residentAfterWarmUp = 0;
     const protocolsInTurn = ["grpc", "grpc-web", "connect"] as const;
-    for (let round = 1; round <= 2; round++) {
+    // Node 24's V8 takes two rounds to grow its heap to the working size, as in abandoned-streams.test.ts.
+    for (let round = 1; round <= 4; round++) {
       const vanish: (() => void)[] = [];
       for (let i = 0; i < perRound; i++) {
         const body = statsRequest([watched[i % watched.length]!]);
@@ -500,7 +501,7 @@ describe("stats streams whose clients stop reading and vanish", () => {
         return streams === 0 && watchers === 0 && engineStreams === 0;
       }, 60_000);
       assert.ok(released, `round ${round}: released (${await metricSum(server, "osiris_active_streams")} streams open)`);
-      if (round === 1) residentAfterFirstRound = residentMegabytes(pid);
+      if (round === 2) residentAfterWarmUp = residentMegabytes(pid);
     }
     assert.ok(
       await eventually(async () => engineConnectionsOf(pid) <= engineAtStart, 30_000),
@@ -508,7 +509,7 @@ describe("stats streams whose clients stop reading and vanish", () => {
     );
     assert.ok(await eventually(async () => openFiles(pid) <= descriptorsAtStart + 2, 30_000), `descriptors back to ${descriptorsAtStart}, now ${openFiles(pid)}`);
     const resident = residentMegabytes(pid);
-    assert.ok(resident <= residentAfterFirstRound + 40, `resident ${resident} MB after round 2, ${residentAfterFirstRound} MB after round 1`);
+    assert.ok(resident <= residentAfterWarmUp + 40, `resident ${resident.toFixed(0)} MB after round 4, ${residentAfterWarmUp.toFixed(0)} MB after round 2`);
   });
 
   it("holds a bounded number of engine connections under a flood of 600 concurrent one_shot calls", async () => {

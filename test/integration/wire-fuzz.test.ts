@@ -17,20 +17,25 @@ import { create, fromBinary, fromJsonString, toBinary, toJsonString, type DescMe
 import {
   DockerService,
   EventType,
+  ExecDockerContainerRequestSchema,
   GetDockerContainerRequestSchema,
   ListDockerContainersRequestSchema,
+  ListDockerImagesRequestSchema,
   MountType,
   PullDockerImageRequestSchema,
   PullPolicy,
   RemoveDockerContainerRequestSchema,
+  RemoveDockerImageRequestSchema,
   RestartDockerContainerRequestSchema,
   RunDockerContainerRequestSchema,
   StartDockerContainerRequestSchema,
   StopDockerContainerRequestSchema,
   StreamDockerContainerLogsRequestSchema,
+  StreamDockerContainerStatsRequestSchema,
   WaitCondition,
   WaitDockerContainerRequestSchema,
   WatchDockerEventsRequestSchema,
+  WhoAmIRequestSchema,
 } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { Health, HealthCheckRequestSchema, HealthListRequestSchema } from "../../gen/grpc/health/v1/health_pb.js";
 import { docker, newTestRun, testRunLabel } from "../support/engine-fixtures.js";
@@ -117,7 +122,7 @@ function seededRandom(...seeds: number[]): Random {
 // Valid requests to start from, for every RPC. Read-only RPCs also get
 // references without the marker ("/x" made the process exit once).
 
-const destructive = new Set(["StopDockerContainer", "StartDockerContainer", "RestartDockerContainer", "RemoveDockerContainer"]);
+const destructive = new Set(["StopDockerContainer", "StartDockerContainer", "RestartDockerContainer", "RemoveDockerContainer", "ExecDockerContainer"]);
 const safeRefs = [absent, `/${absent}`, `//${absent}`, `${absent}/`, `/${absent}/../x`, `osiris-${marker}-\u00e9\u{1f600}`, `osiris-${marker}-%2F`,
   `osiris-${marker}-\u0000`, ` ${absent} `, `osiris-${marker}-${"x".repeat(300)}`, `osiris-${marker}-${"y".repeat(20_000)}`];
 const readOnlyRefs = [...safeRefs, "/x", "/", "", "/web", "..", "a/b", "\n", "*", "0"];
@@ -170,6 +175,33 @@ function messagesFor(method: DescMethod): Message[] {
         create(PullDockerImageRequestSchema, { image: `${fuzzImage}@sha256:${"0".repeat(64)}`, registryAuth: { username: "u", password: "p".repeat(5000) } }),
         create(PullDockerImageRequestSchema, { image: "/" }),
       ];
+    case "StreamDockerContainerStats":
+      return [
+        create(StreamDockerContainerStatsRequestSchema, { containers: refs, oneShot: true }),
+        create(StreamDockerContainerStatsRequestSchema, { containers: [absent, "", "x".repeat(5000)] }),
+        create(StreamDockerContainerStatsRequestSchema, { containers: Array.from({ length: 2000 }, (_, i) => `c${i}`), oneShot: true }),
+      ];
+    case "ExecDockerContainer":
+      return refs.map((container, i) =>
+        create(ExecDockerContainerRequestSchema, {
+          container,
+          command: i % 2 === 0 ? ["true"] : [],
+          env: { "": "x", OSIRIS_EXEC_ID: "spoof" },
+          user: ["", "0", "root:root", "x".repeat(300), "a\u0000b"][i % 5]!,
+          workingDir: ["", "relative", "/tmp"][i % 3]!,
+          stdin: new Uint8Array(i % 2 === 0 ? 0 : 2 * 1024 * 1024),
+          maxOutputBytes: [0, 1, 4_000_000_000][i % 3]!,
+        }),
+      );
+    case "ListDockerImages":
+      return [create(ListDockerImagesRequestSchema, {})];
+    case "RemoveDockerImage":
+      // Only names no image has: the fuzz must never remove the test images.
+      return ["", "osiris-fuzz/absent:1", `sha256:${"0".repeat(64)}`, "x".repeat(5000), "UPPER/case"].map((image, i) =>
+        create(RemoveDockerImageRequestSchema, { image, force: i % 2 === 0 }),
+      );
+    case "WhoAmI":
+      return [create(WhoAmIRequestSchema, {})];
     case "Check":
     case "Watch":
       return ["", "osiris.docker.v1.DockerService", "x".repeat(5000), "\u0000"].map((service) => create(HealthCheckRequestSchema, { service }));

@@ -167,14 +167,16 @@ export class ContainerCache implements EventTap {
   // ---- reads ----
 
   /**
-   * The container a reference names, resolved as the engine does (full id,
-   * then name, then unique id prefix); undefined when the cache is not
-   * serving, does not know it, or the prefix is ambiguous: the caller then
-   * asks the engine, whose answer is authoritative (NOT_FOUND, ambiguous...).
+   * The container a full id or a name names; undefined when the cache is not
+   * serving or does not know it: the caller then asks the engine, whose answer
+   * is authoritative. An id prefix always goes to the engine: whether it is
+   * unique depends on every container, including one made a moment ago that
+   * the cache has not seen yet, and a wrong guess would act on the wrong
+   * container instead of answering "ambiguous".
    */
   lookup(reference: string): ContainerInspect | undefined {
     if (!this.serving || reference === "") return undefined;
-    const id = this.entries.has(reference) ? reference : (this.idsByName.get(reference.replace(/^\//, "")) ?? this.uniquePrefix(reference));
+    const id = this.entries.has(reference) ? reference : this.idsByName.get(reference.replace(/^\//, ""));
     const inspect = id === undefined ? undefined : this.entries.get(id)?.inspect;
     if (inspect) servedFromMemory.add(inspect);
     return inspect;
@@ -184,17 +186,6 @@ export class ContainerCache implements EventTap {
   all(): Iterable<ContainerInspect> | undefined {
     if (!this.serving) return undefined;
     return Array.from(this.entries.values(), (entry) => entry.inspect);
-  }
-
-  private uniquePrefix(prefix: string): string | undefined {
-    if (!/^[0-9a-f]+$/.test(prefix)) return undefined;
-    let found: string | undefined;
-    for (const id of this.entries.keys()) {
-      if (!id.startsWith(prefix)) continue;
-      if (found !== undefined) return undefined;
-      found = id;
-    }
-    return found;
   }
 
   // ---- writes ----
