@@ -17,7 +17,7 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { managedLabel } from "../../server/containers/grammar/labels.js";
 import { parseTokenList } from "../../server/security/tokens.js";
 import { docker, eventually, newTestRun, removeTestContainers, testImage } from "../support/engine-fixtures.js";
-import { openFiles, residentMegabytes } from "../support/process-stats.js";
+import { openFiles, residentMegabytes, steadyMemoryOptions } from "../support/process-stats.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
@@ -97,6 +97,7 @@ describe("streams whose client stops reading and then vanishes", () => {
 
   before(async () => {
     server = await startServerProcess({
+      ...steadyMemoryOptions,
       OSIRIS_TOKENS: JSON.stringify([{ principal: "dashboard", role: "viewer", token: viewerToken }]),
       // Exactly one round's worth: a round is admitted in full only if the one before released every slot.
       OSIRIS_MAX_STREAMS_PER_PRINCIPAL: String(roundSize),

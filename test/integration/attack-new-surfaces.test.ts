@@ -19,7 +19,7 @@ import { openRunPolicy } from "../../server/containers/policy/run-policy.js";
 import { parseTokenList } from "../../server/security/tokens.js";
 import { docker, eventually, newTestRun, removeTestContainers, testImage } from "../support/engine-fixtures.js";
 import { rpcError } from "../support/rpc-assertions.js";
-import { openFiles, residentMegabytes } from "../support/process-stats.js";
+import { openFiles, residentMegabytes, steadyMemoryOptions } from "../support/process-stats.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
@@ -455,6 +455,7 @@ describe("stats streams whose clients stop reading and vanish", () => {
 
   before(async () => {
     server = await startServerProcess({
+      ...steadyMemoryOptions,
       OSIRIS_TOKENS: JSON.stringify([{ principal: "dashboard", role: "viewer", token: viewerToken }]),
       OSIRIS_MAX_STREAMS_PER_PRINCIPAL: String(perRound),
       OSIRIS_RATE_LIMIT: "100000",

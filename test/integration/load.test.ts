@@ -4,7 +4,7 @@ import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { DockerService } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { eventually, newTestRun, removeTestContainers, testContainerIds, testImage } from "../support/engine-fixtures.js";
-import { openFiles, residentMegabytes } from "../support/process-stats.js";
+import { openFiles, residentMegabytes, steadyMemoryOptions } from "../support/process-stats.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 
 const cycles = 300;
@@ -28,7 +28,7 @@ describe("load: two rounds of 300 Run→Stop→Remove cycles from 32 concurrent 
   const pid = () => server.child.pid!;
 
   before(async () => {
-    server = await startServerProcess({ OSIRIS_RATE_LIMIT: "100000" });
+    server = await startServerProcess({ ...steadyMemoryOptions, OSIRIS_RATE_LIMIT: "100000" });
   });
   after(async () => {
     await server.stop();
