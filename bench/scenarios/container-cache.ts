@@ -1,6 +1,8 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { GetDockerContainerRequestSchema } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { HealthCheckRequestSchema } from "../../gen/grpc/health/v1/health_pb.js";
+import { eventually } from "../../test/support/engine-fixtures.js";
+import { metric } from "../../test/support/server-metrics.js";
 import { benchImage, benchLabel, directRun, type BenchContext } from "../context.js";
 import { h2load } from "../load-generators.js";
 import { compareSides, type ScenarioResult } from "../scenario.js";
@@ -8,20 +10,6 @@ import { interleaved, timed } from "../stats.js";
 
 const managed = { ...benchLabel, "io.osiris.managed": "true" };
 const idle = ["sleep", "3600"];
-
-async function metricValue(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return check();
-}
 
 /** GetDockerContainer against Osiris's own trivial health Check: the protocol floor. Both h2load, 16 in flight. */
 export async function getVersusFloor(context: BenchContext): Promise<ScenarioResult> {
@@ -72,7 +60,7 @@ export async function fullState(context: BenchContext): Promise<ScenarioResult[]
       Array.from({ length: Math.min(16, count - i) }, () => context.docker.createContainer({ Image: benchImage, Cmd: idle, Labels: managed })),
     );
   }
-  await until(async () => (await metricValue(context.osiris.url, "osiris_container_cache_containers")) >= count, 60_000);
+  await eventually(async () => (await metric(context.osiris.url, "osiris_container_cache_containers")) >= count, 60_000);
   const rssFull = context.rssMegabytes();
   const client = context.client("grpc");
   const osirisList = async () => {

@@ -9,6 +9,7 @@ import Docker from "dockerode";
 import { ContainerState } from "../../gen/osiris/docker/v1/docker_management_pb.js";
 import { ThrowawayEngine } from "../support/engine-control.js";
 import { eventually, exitsOnSigint, newTestRun, removeTestContainers, testImage } from "../support/engine-fixtures.js";
+import { metric } from "../support/server-metrics.js";
 import { protocols, startTestServer, type TestServer } from "../support/test-server.js";
 
 const managedLabel = "io.osiris.managed";
@@ -32,7 +33,7 @@ async function engineCalls(server: TestServer, operation: string): Promise<numbe
 }
 
 async function cacheServing(server: TestServer): Promise<boolean> {
-  return eventually(async () => sample(await metrics(server), "osiris_container_cache_serving") === 1, 30_000);
+  return eventually(async () => (await metric(server.baseUrl, "osiris_container_cache_serving")) === 1, 30_000);
 }
 
 async function stateOf(server: TestServer, container: string): Promise<ContainerState | "absent"> {
@@ -90,7 +91,7 @@ describe("the container cache on a real engine", () => {
   });
 
   it("relists when the engine sends an event line too long to read, and so misses nothing", async () => {
-    const relists = sample(await metrics(server), "osiris_container_cache_relists_total");
+    const relists = (await metric(server.baseUrl, "osiris_container_cache_relists_total"));
     const name = run.name("huge-labels");
     // Over the hub's 1 MiB bound on one event line: the hub skips the line and tells the cache.
     const ballast = Object.fromEntries(Array.from({ length: 24 }, (_, i) => [`osiris-test.ballast-${i}`, "x".repeat(48 * 1024)]));
@@ -99,7 +100,7 @@ describe("the container cache on a real engine", () => {
     const runLabels = Object.entries({ ...run.labels, [managedLabel]: "true" }).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
     execFileSync("docker", ["create", "--name", name, "--label-file", labelFile, ...runLabels, testImage, "true"], { stdio: "ignore" });
     assert.ok(await eventually(async () => (await stateOf(server, name)) === ContainerState.CREATED, 10_000), "seen through the relist");
-    assert.ok(await eventually(async () => sample(await metrics(server), "osiris_container_cache_relists_total") > relists), "a relist ran");
+    assert.ok(await eventually(async () => (await metric(server.baseUrl, "osiris_container_cache_relists_total")) > relists), "a relist ran");
   });
 });
 
@@ -197,11 +198,11 @@ describe("the container cache across a dockerd restart (on a throwaway dockerd)"
     const kept = await throwaway.createContainer({ name: run.name("kept"), Image: testImage, Cmd: ["true"], Labels: managed() });
     const doomed = await throwaway.createContainer({ name: run.name("doomed"), Image: testImage, Cmd: ["true"], Labels: managed() });
     assert.ok(await eventually(async () => (await stateOf(server, run.name("doomed"))) === ContainerState.CREATED), "known before");
-    const relists = sample(await metrics(server), "osiris_container_cache_relists_total");
+    const relists = (await metric(server.baseUrl, "osiris_container_cache_relists_total"));
 
     await engine.stop();
     // A dying dockerd may hold its event stream open a moment after it stops answering; the ping notices within about 2 s.
-    assert.ok(await eventually(async () => sample(await metrics(server), "osiris_container_cache_serving") === 0, 5000), "the cache stops serving");
+    assert.ok(await eventually(async () => (await metric(server.baseUrl, "osiris_container_cache_serving")) === 0, 5000), "the cache stops serving");
     assert.equal(
       ConnectError.from(await server.client("grpc").getDockerContainer({ container: run.name("kept") }).catch((error: unknown) => error)).code,
       Code.Unavailable,
@@ -212,7 +213,7 @@ describe("the container cache across a dockerd restart (on a throwaway dockerd)"
     await doomed.remove({ force: true });
     await throwaway.createContainer({ name: run.name("born"), Image: testImage, Cmd: ["true"], Labels: managed() });
 
-    assert.ok(await eventually(async () => sample(await metrics(server), "osiris_container_cache_relists_total") > relists, 30_000), "relisted");
+    assert.ok(await eventually(async () => (await metric(server.baseUrl, "osiris_container_cache_relists_total")) > relists, 30_000), "relisted");
     assert.ok(await eventually(async () => (await stateOf(server, run.name("born"))) === ContainerState.CREATED), "made meanwhile: there");
     assert.ok(await eventually(async () => (await stateOf(server, run.name("doomed"))) === "absent"), "removed meanwhile: gone");
     assert.equal(await stateOf(server, run.name("kept")), ContainerState.CREATED);
